@@ -1,0 +1,32 @@
+"""Model description -> compiled C model (tapes + Jacobian pattern).
+
+The only bridge between the expression compiler (neurokin.expr) and the
+binding: parameter vector layout is model parameters, then compartment sizes.
+"""
+from __future__ import annotations
+
+from . import expr as _expr
+
+__all__ = ["check_expression", "compile_model", "parameter_layout"]
+
+
+def check_expression(text: str, names) -> None:
+    """Parse and check one expression against the allowed names (raises)."""
+    _expr.parse(text, names=set(names), time_names=("t", "time"))
+
+
+def parameter_layout(model) -> list:
+    """Names of the C parameter vector: parameters, then compartment sizes."""
+    return model.parameter_names + [c.id for c in model.compartments]
+
+
+def compile_model(model):
+    """Compile a Model; returns (CompiledModel, CompiledODE)."""
+    from ._core import CompiledModel
+    pnames = parameter_layout(model)
+    code = _expr.compile_odes(model.rhs_expressions(), model.species_names, pnames,
+                              time_names=("t", "time"))
+    r, j = code.rhs_tape, code.jac_tape
+    cm = CompiledModel(len(model.species), len(pnames), r.consts, r.code, r.out,
+                       j.consts, j.code, j.out, code.colptr, code.rowind)
+    return cm, code

@@ -1,0 +1,102 @@
+# C declarations of the neurokin core (src/core/*.h).  Declarations only.
+
+cdef extern from "nk_status.h":
+    ctypedef int nk_status
+    int NK_SUCCESS, NK_TSTOP_REACHED, NK_OUTPUT_FULL, NK_ROOT_FOUND
+    int NK_ERR_MEMORY, NK_ERR_ARGUMENT, NK_TOO_MUCH_WORK, NK_STEP_TOO_SMALL
+    int NK_CONV_FAILURE, NK_ERR_FAILURE, NK_SINGULAR_MATRIX, NK_RHS_FAIL
+    int NK_JAC_FAIL, NK_NONFINITE, NK_INTERRUPTED, NK_BAD_PROGRAM
+    int NK_NOT_INITIALISED, NK_TOO_LARGE
+    const char *nk_status_message(int status) nogil
+    const char *nk_status_name(int status) nogil
+
+cdef extern from "nk_ode.h":
+    ctypedef int (*nk_rhs_fn)(double t, const double *y, double *ydot, void *user) noexcept
+    ctypedef int (*nk_jac_fn)(double t, const double *y, const double *fy, double *J, void *user) noexcept
+    ctypedef int (*nk_jac_csc_fn)(double t, const double *y, const double *fy, double *values, void *user) noexcept
+    ctypedef struct nk_ode:
+        int n
+        nk_rhs_fn rhs
+        nk_jac_fn jac
+        nk_jac_csc_fn jac_csc
+        int nnz
+        const int *colptr
+        const int *rowind
+        void *user
+    ctypedef struct nk_stats:
+        long nsteps
+        long nreject
+        long nfev
+        long njev
+        long ndecomp
+        long nsolve
+        long nnewton
+        long nconvfail
+        long nerrfail
+        int order
+        double hlast
+
+cdef extern from "nk_linsol.h":
+    ctypedef struct nk_linsol:
+        int n
+    nk_status nk_linsol_dense_create(int n, nk_linsol **out) nogil
+    void nk_linsol_free(nk_linsol **p) nogil
+
+cdef extern from "nk_tape.h":
+    ctypedef struct nk_tape:
+        int n_const
+        const double *consts
+        int n_p
+        int n_y
+        int n_instr
+        const int *code
+        int n_out
+        const int *out
+    size_t nk_tape_work_size(const nk_tape *tape) nogil
+    nk_status nk_tape_check(const nk_tape *tape) nogil
+    void nk_tape_bind(const nk_tape *tape, const double *p, double *work) nogil
+    void nk_tape_eval(const nk_tape *tape, double t, const double *y, double *work, double *out) nogil
+
+cdef extern from "nk_model.h":
+    ctypedef struct nk_model:
+        int n_y
+        int n_p
+        nk_tape rhs
+        nk_tape jac
+        int nnz
+        const int *colptr
+        const int *rowind
+    ctypedef struct nk_model_ctx:
+        const nk_model *model
+        double *rhs_work
+        double *jac_work
+        double *jac_vals
+    nk_status nk_model_check(const nk_model *m) nogil
+    nk_status nk_model_ctx_init(nk_model_ctx *ctx, const nk_model *m, const double *p,
+                                double *rhs_work, double *jac_work, double *jac_vals) nogil
+    void nk_model_ode(nk_model_ctx *ctx, nk_ode *ode) nogil
+    int nk_model_rhs(double t, const double *y, double *ydot, void *user) nogil
+    int nk_model_jac_dense(double t, const double *y, const double *fy, double *J, void *user) nogil
+
+cdef extern from "nk_integrator.h":
+    ctypedef enum nk_method:
+        NK_METHOD_BDF
+        NK_METHOD_RADAU5
+    ctypedef struct nk_integrator:
+        pass
+    ctypedef int (*nk_monitor_fn)(double t, void *user) noexcept
+    nk_status nk_integrator_create(nk_method method, int n, nk_integrator **out) nogil
+    void nk_integrator_free(nk_integrator **p) nogil
+    nk_status nk_integrator_set_tolerances(nk_integrator *it, double rtol, const double *atol) nogil
+    nk_status nk_integrator_set_max_steps(nk_integrator *it, long max_steps) nogil
+    nk_status nk_integrator_set_h0(nk_integrator *it, double h0) nogil
+    nk_status nk_integrator_set_hmax(nk_integrator *it, double hmax) nogil
+    nk_status nk_integrator_set_max_order(nk_integrator *it, int q) nogil
+    nk_status nk_integrator_set_monitor(nk_integrator *it, nk_monitor_fn fn, void *user, long every) nogil
+    nk_status nk_integrator_init(nk_integrator *it, const nk_ode *ode, nk_linsol *ls,
+                                 double t0, const double *y0, double t_end) nogil
+    nk_status nk_integrator_run(nk_integrator *it, const double *t_eval, long n_eval,
+                                double *t_out, double *y_out, long cap, long *k_done) nogil
+    nk_status nk_integrator_get_state(const nk_integrator *it, double *t, double *y) nogil
+    nk_status nk_integrator_dense(const nk_integrator *it, double t, double *y) nogil
+    nk_status nk_integrator_get_stats(const nk_integrator *it, nk_stats *stats) nogil

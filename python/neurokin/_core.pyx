@@ -1,0 +1,381 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+"""Thin binding to the neurokin C core.
+
+Marshalling, GIL policy and error translation only: shapes and dtypes are
+checked here, the GIL is released around every call into C (callbacks into
+Python take it back), and C status codes become Python values or neurokin
+exceptions in one place (``_check``).  No algorithm lives here.
+"""
+import numpy as np
+cimport numpy as cnp
+from libc.string cimport memcpy, memset
+from libc.math cimport isfinite
+from cpython.exc cimport PyErr_CheckSignals
+
+from neurokin.errors import SolverError, ShapeError
+
+cnp.import_array()
+
+METHODS = {"bdf": NK_METHOD_BDF, "radau5": NK_METHOD_RADAU5}
+
+
+def status_message(int code):
+    """Message of a core status code."""
+    return nk_status_message(code).decode()
+
+
+def status_name(int code):
+    """Symbolic name of a core status code, without the NK_ prefix."""
+    return nk_status_name(code).decode()[3:]
+
+
+cdef int _check(nk_status st) except -1:
+    """Raise for statuses that mean misuse or resource failure."""
+    if st >= 0:
+        return 0
+    if st == NK_ERR_MEMORY:
+        raise MemoryError(nk_status_message(st).decode())
+    raise SolverError(f"{nk_status_name(st).decode()}: {nk_status_message(st).decode()}")
+
+
+cdef dict _stats_dict(nk_stats *s):
+    return {
+        "n_steps": s.nsteps, "n_rhs": s.nfev, "n_jac": s.njev, "n_lu": s.ndecomp,
+        "nfev": s.nfev, "njev": s.njev, "ndecomp": s.ndecomp, "nsolve": s.nsolve,
+        "naccept": s.nsteps, "nreject": s.nreject, "nnewton": s.nnewton,
+        "nconvfail": s.nconvfail, "nerrfail": s.nerrfail, "order": s.order,
+        "hlast": s.hlast,
+    }
+
+
+cdef class _Interrupt:
+    """Holds an exception raised by Python code called back from C."""
+    cdef public object exc
+
+
+cdef int _monitor(double t, void *user) noexcept with gil:
+    # Lets Ctrl-C stop a long integration: checked every few hundred steps.
+    cdef _Interrupt box = <_Interrupt>user
+    try:
+        PyErr_CheckSignals()
+    except BaseException as e:
+        box.exc = e
+        return 1
+    return 0
+
+
+cdef class CompiledModel:
+    """A compiled model: rhs and Jacobian tapes with the Jacobian pattern.
+
+    Shared read-only by every integration that uses it (in any thread).
+    """
+    cdef nk_model m
+    cdef object _keep
+    cdef readonly int n_y, n_p, nnz
+
+    def __cinit__(self, int n_y, int n_p, rhs_consts, rhs_code, rhs_out,
+                  jac_consts, jac_code, jac_out, colptr, rowind):
+        arrays = []
+
+        def f64(a):
+            a = np.ascontiguousarray(a, dtype=np.float64).reshape(-1)
+            arrays.append(a)
+            return a
+
+        def i32(a):
+            a = np.ascontiguousarray(a, dtype=np.int32).reshape(-1)
+            arrays.append(a)
+            return a
+
+        cdef cnp.ndarray rc = f64(rhs_consts), rk = i32(rhs_code), ro = i32(rhs_out)
+        cdef cnp.ndarray jc = f64(jac_consts), jk = i32(jac_code), jo = i32(jac_out)
+        cdef cnp.ndarray cp = i32(colptr), ri = i32(rowind)
+        if rk.shape[0] % 4 or jk.shape[0] % 4:
+            raise ShapeError("tape code must have 4 ints per instruction")
+        if cp.shape[0] != n_y + 1:
+            raise ShapeError(f"colptr must have n_y + 1 = {n_y + 1} entries, got {cp.shape[0]}")
+        self._keep = tuple(arrays)
+        self.n_y, self.n_p, self.nnz = n_y, n_p, ri.shape[0]
+        self.m.n_y = n_y
+        self.m.n_p = n_p
+        self.m.nnz = ri.shape[0]
+        self.m.colptr = <const int *>cp.data
+        self.m.rowind = <const int *>ri.data if ri.shape[0] else NULL
+        for tape, consts, code, out in ((0, rc, rk, ro), (1, jc, jk, jo)):
+            self._fill(tape, consts, code, out, n_y, n_p)
+        _check(nk_model_check(&self.m))
+
+    cdef _fill(self, int which, cnp.ndarray consts, cnp.ndarray code, cnp.ndarray out,
+               int n_y, int n_p):
+        cdef nk_tape *t = &self.m.rhs if which == 0 else &self.m.jac
+        t.n_const = consts.shape[0]
+        t.consts = <const double *>consts.data if consts.shape[0] else NULL
+        t.n_p = n_p
+        t.n_y = n_y
+        t.n_instr = code.shape[0] // 4
+        t.code = <const int *>code.data if code.shape[0] else NULL
+        t.n_out = out.shape[0]
+        t.out = <const int *>out.data if out.shape[0] else NULL
+
+    def __reduce__(self):
+        k = self._keep
+        return (CompiledModel, (self.n_y, self.n_p, k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7]))
+
+
+cdef class ModelRunner:
+    """Integrator workspaces for one compiled model (one per simulator/thread).
+
+    Not safe to use from two threads at once; the Python layer serialises
+    calls on one simulator and gives each ensemble worker its own runner.
+    """
+    cdef CompiledModel model
+    cdef nk_integrator *its[2]
+    cdef nk_linsol *ls
+    cdef nk_model_ctx ctx
+    cdef nk_ode ode
+    cdef cnp.ndarray rhs_work, jac_work, jac_vals
+    cdef bint _ok
+
+    def __cinit__(self, CompiledModel model):
+        self._ok = False
+        self.model = model
+        self.its[0] = NULL
+        self.its[1] = NULL
+        self.ls = NULL
+        _check(nk_linsol_dense_create(model.n_y, &self.ls))
+        self.rhs_work = np.zeros(max(<Py_ssize_t>nk_tape_work_size(&model.m.rhs), 1))
+        self.jac_work = np.zeros(max(<Py_ssize_t>nk_tape_work_size(&model.m.jac), 1))
+        self.jac_vals = np.zeros(max(model.nnz, 1))
+        self._ok = True
+
+    def __dealloc__(self):
+        nk_integrator_free(&self.its[0])
+        nk_integrator_free(&self.its[1])
+        nk_linsol_free(&self.ls)
+
+    cdef nk_integrator *_integrator(self, int method) except NULL:
+        if method < 0 or method > 1:
+            raise ValueError("unknown method code")
+        if self.its[method] == NULL:
+            _check(nk_integrator_create(<nk_method>method, self.model.n_y, &self.its[method]))
+        return self.its[method]
+
+    cdef _bind(self, const double[::1] p):
+        if p.shape[0] != self.model.n_p:
+            raise ShapeError(f"expected {self.model.n_p} parameters, got {p.shape[0]}")
+        cdef const double *pp = &p[0] if p.shape[0] else NULL
+        _check(nk_model_ctx_init(&self.ctx, &self.model.m, pp, <double *>self.rhs_work.data,
+                                 <double *>self.jac_work.data, <double *>self.jac_vals.data))
+        nk_model_ode(&self.ctx, &self.ode)
+
+    def rhs(self, double t, const double[::1] y, const double[::1] p):
+        """f(t, y) with parameters p (for tests and steady-state solvers)."""
+        self._bind(p)
+        if y.shape[0] != self.model.n_y:
+            raise ShapeError(f"y must have length {self.model.n_y}")
+        out = np.empty(self.model.n_y)
+        cdef double[::1] o = out
+        with nogil:
+            nk_model_rhs(t, &y[0], &o[0], &self.ctx)
+        return out
+
+    def jac(self, double t, const double[::1] y, const double[::1] p):
+        """Dense analytic Jacobian df/dy (n_y x n_y)."""
+        self._bind(p)
+        if y.shape[0] != self.model.n_y:
+            raise ShapeError(f"y must have length {self.model.n_y}")
+        cdef int n = self.model.n_y
+        J = np.empty((n, n), order="F")
+        cdef double[::1, :] Jv = J
+        with nogil:
+            nk_model_jac_dense(t, &y[0], NULL, &Jv[0, 0], &self.ctx)
+        return J
+
+    def run(self, int method, double t0, double t_end, const double[::1] y0,
+            const double[::1] p, t_eval, double rtol, const double[::1] atol,
+            long max_steps=500000, double h0=0.0, double hmax=0.0, int max_order=5):
+        """Integrate; returns (t, y, status, stats).  Rows before a failure are kept."""
+        self._bind(p)
+        return _drive(self._integrator(method), &self.ode, self.ls, t0, t_end, y0, t_eval,
+                      rtol, atol, max_steps, h0, hmax, max_order, method, None)
+
+
+cdef tuple _drive(nk_integrator *it, nk_ode *ode, nk_linsol *ls, double t0, double t_end,
+                  const double[::1] y0, t_eval, double rtol, const double[::1] atol,
+                  long max_steps, double h0, double hmax, int max_order, int method,
+                  _Interrupt box):
+    """Shared driver loop of both runners: output buffers, GIL, statuses."""
+    cdef int n = ode.n
+    if y0.shape[0] != n:
+        raise ShapeError(f"initial state must have length {n}, got {y0.shape[0]}")
+    if atol.shape[0] != n:
+        raise ShapeError(f"atol must have length {n}, got {atol.shape[0]}")
+    if box is None:
+        box = _Interrupt()
+    _check(nk_integrator_set_tolerances(it, rtol, &atol[0]))
+    _check(nk_integrator_set_max_steps(it, max_steps))
+    _check(nk_integrator_set_h0(it, h0))
+    _check(nk_integrator_set_hmax(it, hmax))
+    if method == NK_METHOD_BDF:
+        _check(nk_integrator_set_max_order(it, max_order))
+    _check(nk_integrator_set_monitor(it, _monitor, <void *>box, 500))
+    cdef nk_status st
+    with nogil:
+        st = nk_integrator_init(it, ode, ls, t0, &y0[0], t_end)
+    if box.exc is not None:
+        raise box.exc
+    if st < 0:
+        # a failing rhs at t0 is a result, not an exception
+        if st in (NK_RHS_FAIL, NK_NONFINITE, NK_JAC_FAIL):
+            t = np.array([t0]); y = np.asarray(y0).copy().reshape(1, n)
+            return t, y, st, {}
+        _check(st)
+    cdef long k_done = 0, cap, n_eval
+    cdef cnp.ndarray t_arr, y_arr
+    cdef const double[::1] te
+    cdef nk_stats stats
+    if t_eval is not None:
+        te = t_eval
+        n_eval = te.shape[0]
+        t_arr = np.empty(n_eval)
+        y_arr = np.empty((n_eval, n))
+        if n_eval:
+            with nogil:
+                st = nk_integrator_run(it, &te[0], n_eval, <double *>t_arr.data,
+                                       <double *>y_arr.data, 0, &k_done)
+        else:
+            st = NK_SUCCESS
+    else:
+        cap = 64
+        t_arr = np.empty(cap)
+        y_arr = np.empty((cap, n))
+        t_arr[0] = t0
+        memcpy(<double *>y_arr.data, &y0[0], n * sizeof(double))
+        k_done = 1
+        while True:
+            with nogil:
+                st = nk_integrator_run(it, NULL, 0, <double *>t_arr.data,
+                                       <double *>y_arr.data, cap, &k_done)
+            if st != NK_OUTPUT_FULL:
+                break
+            cap *= 2
+            t_new = np.empty(cap)
+            y_new = np.empty((cap, n))
+            t_new[:k_done] = t_arr[:k_done]
+            y_new[:k_done] = y_arr[:k_done]
+            t_arr, y_arr = t_new, y_new
+    nk_integrator_get_stats(it, &stats)
+    if box.exc is not None:
+        exc, box.exc = box.exc, None
+        raise exc
+    if st == NK_ERR_ARGUMENT or st == NK_ERR_MEMORY or st == NK_NOT_INITIALISED:
+        _check(st)
+    return t_arr[:k_done], y_arr[:k_done], st, _stats_dict(&stats)
+
+
+# ----------------------------------------------------------------------------
+# Python callbacks (solve_ivp): trampolines that hold the GIL.
+
+cdef class PyODE(_Interrupt):
+    """A Python right-hand side (and optional Jacobian) for the C integrators."""
+    cdef object fun, jac_fun, jac_const, args
+    cdef int n
+    cdef nk_ode ode
+    cdef nk_linsol *ls
+    cdef nk_integrator *its[2]
+    cdef public long n_py_jac
+
+    def __cinit__(self, fun, int n, jac=None, tuple args=()):
+        self.its[0] = NULL
+        self.its[1] = NULL
+        self.ls = NULL
+        self.fun = fun
+        self.n = n
+        self.args = args
+        self.n_py_jac = 0
+        self.jac_fun = None
+        self.jac_const = None
+        if jac is not None:
+            if callable(jac):
+                self.jac_fun = jac
+            else:
+                J = np.asarray(jac, dtype=np.float64)
+                if J.shape != (n, n):
+                    raise ShapeError(f"jac must have shape ({n}, {n}), got {J.shape}")
+                self.jac_const = np.asfortranarray(J)
+        _check(nk_linsol_dense_create(n, &self.ls))
+        self.ode.n = n
+        self.ode.rhs = _py_rhs
+        self.ode.jac = NULL
+        if jac is not None:
+            self.ode.jac = _py_jac
+        self.ode.jac_csc = NULL
+        self.ode.nnz = 0
+        self.ode.colptr = NULL
+        self.ode.rowind = NULL
+        self.ode.user = <void *>self
+
+    def __dealloc__(self):
+        nk_integrator_free(&self.its[0])
+        nk_integrator_free(&self.its[1])
+        nk_linsol_free(&self.ls)
+
+    def run(self, int method, double t0, double t_end, const double[::1] y0, t_eval,
+            double rtol, const double[::1] atol, long max_steps=500000, double h0=0.0,
+            double hmax=0.0, int max_order=5):
+        if method < 0 or method > 1:
+            raise ValueError("unknown method code")
+        if self.its[method] == NULL:
+            _check(nk_integrator_create(<nk_method>method, self.n, &self.its[method]))
+        self.exc = None
+        return _drive(self.its[method], &self.ode, self.ls, t0, t_end, y0, t_eval, rtol,
+                      atol, max_steps, h0, hmax, max_order, method, self)
+
+
+cdef int _py_rhs(double t, const double *y, double *ydot, void *user) noexcept with gil:
+    cdef PyODE o = <PyODE>user
+    cdef int i
+    cdef double[::1] fv
+    try:
+        yarr = np.empty(o.n)
+        memcpy(<double *>cnp.PyArray_DATA(yarr), y, o.n * sizeof(double))
+        f = o.fun(t, yarr, *o.args)
+        farr = np.asarray(f, dtype=np.float64)
+        if farr.size != o.n or (farr.ndim > 1 and farr.shape[0] != o.n):
+            raise ShapeError(f"fun(t, y) must return {o.n} values, got shape {farr.shape}")
+        fv = np.ascontiguousarray(farr.reshape(-1))
+        for i in range(o.n):
+            ydot[i] = fv[i]
+            if not isfinite(fv[i]):
+                return 1
+        return 0
+    except BaseException as e:
+        o.exc = e
+        return -1
+
+
+cdef int _py_jac(double t, const double *y, const double *fy, double *J, void *user) noexcept with gil:
+    cdef PyODE o = <PyODE>user
+    cdef double[::1, :] Jv
+    cdef int i, j
+    try:
+        if o.jac_const is not None:
+            Jm = o.jac_const
+        else:
+            yarr = np.empty(o.n)
+            memcpy(<double *>cnp.PyArray_DATA(yarr), y, o.n * sizeof(double))
+            Jm = o.jac_fun(t, yarr, *o.args)
+            o.n_py_jac += 1
+            if hasattr(Jm, "toarray"):
+                Jm = Jm.toarray()
+            Jm = np.asarray(Jm, dtype=np.float64)
+            if Jm.shape != (o.n, o.n):
+                raise ShapeError(f"jac(t, y) must return shape ({o.n}, {o.n}), got {Jm.shape}")
+        Jv = np.asfortranarray(Jm)
+        for j in range(o.n):
+            for i in range(o.n):
+                J[i + j * o.n] = Jv[i, j]
+        return 0
+    except BaseException as e:
+        o.exc = e
+        return -1

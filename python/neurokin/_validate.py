@@ -1,0 +1,111 @@
+"""Argument checks shared by Simulator and solve_ivp: one place, one wording."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .errors import InvalidValueError, OptionError, ShapeError, UnknownNameError
+
+METHOD_ALIASES = {"bdf": "bdf", "radau5": "radau5", "radau": "radau5"}
+
+
+def method_name(method: str) -> str:
+    try:
+        return METHOD_ALIASES[str(method).lower()]
+    except KeyError:
+        raise OptionError(f"unknown method {method!r}; choose one of 'bdf', 'radau5'") from None
+
+
+def time_span(t_start, t_end) -> tuple:
+    try:
+        t0, t1 = float(t_start), float(t_end)
+    except (TypeError, ValueError):
+        raise InvalidValueError(f"times must be numbers, got t_start={t_start!r}, "
+                                f"t_end={t_end!r}") from None
+    if not (math.isfinite(t0) and math.isfinite(t1)):
+        raise InvalidValueError(f"times must be finite, got t_start={t0}, t_end={t1}")
+    if t1 <= t0:
+        raise InvalidValueError(f"t_end ({t1}) must be after t_start ({t0})")
+    return t0, t1
+
+
+def rtol_value(rtol) -> float:
+    r = float(rtol)
+    if not math.isfinite(r) or not (1e-15 <= r < 1.0):
+        raise InvalidValueError(f"rtol must be in [1e-15, 1), got {rtol!r}")
+    return r
+
+
+def atol_array(atol, n: int, names=None) -> np.ndarray:
+    """Scalar, length-n array, or (with names) a dict by name over a default."""
+    if isinstance(atol, dict):
+        if names is None:
+            raise InvalidValueError("atol as a dict needs named states")
+        a = np.full(n, 1e-12)
+        idx = {nm: i for i, nm in enumerate(names)}
+        for k, v in atol.items():
+            if k not in idx:
+                raise UnknownNameError(f"atol given for unknown species {k!r}")
+            a[idx[k]] = float(v)
+    else:
+        a = np.asarray(atol, dtype=float)
+        if a.ndim == 0:
+            a = np.full(n, float(a))
+        elif a.shape != (n,):
+            raise ShapeError(f"atol must be a scalar or have shape ({n},), got {a.shape}")
+        else:
+            a = np.ascontiguousarray(a, dtype=float)
+    if not np.all(np.isfinite(a)) or np.any(a < 0):
+        raise InvalidValueError("atol must be finite and >= 0")
+    return a
+
+
+def time_grid(t_eval, t0: float, t1: float) -> np.ndarray | None:
+    if t_eval is None:
+        return None
+    te = np.ascontiguousarray(t_eval, dtype=float)
+    if te.ndim != 1:
+        raise ShapeError(f"t_eval must be 1-D, got shape {te.shape}")
+    if te.size and not np.all(np.isfinite(te)):
+        raise InvalidValueError("t_eval must be finite")
+    lo, hi = min(t0, t1), max(t0, t1)
+    if te.size and (te.min() < lo - 1e-12 * abs(lo) or te.max() > hi + 1e-12 * abs(hi)):
+        raise InvalidValueError(f"t_eval must lie within [{lo}, {hi}]")
+    d = np.diff(te)
+    if t1 > t0 and np.any(d < 0) or t1 < t0 and np.any(d > 0):
+        raise InvalidValueError("t_eval must be sorted in the direction of integration")
+    return np.clip(te, lo, hi)
+
+
+def overrides(values, base: np.ndarray, index: dict, kind: str, *,
+              allow_negative: bool) -> np.ndarray:
+    """Copy of base with named entries replaced; checks names and values."""
+    if values is None:
+        return base
+    if not hasattr(values, "items"):
+        raise InvalidValueError(f"{kind} overrides must be a dict by name")
+    out = base.copy()
+    for k, v in values.items():
+        i = index.get(k)
+        if i is None:
+            import difflib
+            close = difflib.get_close_matches(str(k), list(index), n=3)
+            hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+            raise UnknownNameError(f"unknown {kind} {k!r}{hint}")
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            raise InvalidValueError(f"{kind} {k!r} must be a number, got {v!r}") from None
+        if not math.isfinite(x):
+            raise InvalidValueError(f"{kind} {k!r} must be finite, got {x}")
+        if x < 0 and not allow_negative:
+            raise InvalidValueError(f"{kind} {k!r} must be >= 0, got {x}")
+        out[i] = x
+    return out
+
+
+def check_options(options: dict, allowed: set, where: str) -> None:
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise OptionError(f"unknown option(s) {unknown} for {where}; allowed: {sorted(allowed)}")

@@ -1,0 +1,318 @@
+"""Steady states and conservation laws of a compiled model.
+
+The numerical work (right-hand side, analytic Jacobian) runs in C; the few
+Newton iterations of a steady-state solve are driven from here with dense
+numpy linear algebra.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from .errors import InvalidValueError, OptionError
+
+__all__ = ["ConservationLaws", "SteadyState", "conservation_laws", "steady_state"]
+
+
+@dataclass(frozen=True)
+class ConservationLaws:
+    """Conserved moieties: ``matrix @ y`` is constant along every trajectory.
+
+    ``matrix`` has one row per independent law (k x n_species), in reduced
+    row-echelon form; ``names`` are the species.  Iterating yields each law
+    as a dict {species: coefficient}.
+    """
+    matrix: np.ndarray
+    names: tuple
+
+    def __len__(self) -> int:
+        return self.matrix.shape[0]
+
+    def __iter__(self):
+        for row in self.matrix:
+            yield {n: float(c) for n, c in zip(self.names, row) if c != 0}
+
+    def totals(self, y) -> np.ndarray:
+        """Conserved totals of a state (or of each row of a trajectory)."""
+        return np.asarray(y, dtype=float) @ self.matrix.T
+
+    def dependent(self) -> list:
+        """Index of the species each law eliminates (its pivot column)."""
+        piv = []
+        for row in self.matrix:
+            nz = np.flatnonzero(np.abs(row) > 1e-12)
+            piv.append(int(nz[0]))
+        return piv
+
+
+def _rref_nullspace_left(N: list) -> list:
+    """Exact basis of {c : c^T N = 0} for a Fraction matrix N (n x m), in RREF."""
+    n = len(N)
+    m = len(N[0]) if n else 0
+    # null space of N^T (m x n)
+    A = [[N[i][j] for i in range(n)] for j in range(m)]
+    pivots, r = [], 0
+    for c in range(n):
+        p = next((i for i in range(r, m) if A[i][c] != 0), None)
+        if p is None:
+            continue
+        A[r], A[p] = A[p], A[r]
+        inv = 1 / A[r][c]
+        A[r] = [v * inv for v in A[r]]
+        for i in range(m):
+            if i != r and A[i][c] != 0:
+                f = A[i][c]
+                A[i] = [a - f * b for a, b in zip(A[i], A[r])]
+        pivots.append(c)
+        r += 1
+        if r == m:
+            break
+    free = [c for c in range(n) if c not in pivots]
+    basis = []
+    for f in free:
+        v = [Fraction(0)] * n
+        v[f] = Fraction(1)
+        for i, pc in enumerate(pivots):
+            v[pc] = -A[i][f]
+        basis.append(v)
+    return _rref(basis, n)
+
+
+def _rref(rows: list, n: int) -> list:
+    rows = [list(r) for r in rows]
+    out, r = rows, 0
+    for c in range(n):
+        p = next((i for i in range(r, len(out)) if out[i][c] != 0), None)
+        if p is None:
+            continue
+        out[r], out[p] = out[p], out[r]
+        inv = 1 / out[r][c]
+        out[r] = [v * inv for v in out[r]]
+        for i in range(len(out)):
+            if i != r and out[i][c] != 0:
+                f = out[i][c]
+                out[i] = [a - f * b for a, b in zip(out[i], out[r])]
+        r += 1
+    return out[:r]
+
+
+def conservation_laws(sim) -> ConservationLaws:
+    """Left null space of the stoichiometry (reaction models, exact), or of the
+    Jacobian sampled at random states (ODE models, numerical)."""
+    model = sim.model
+    names = tuple(sim.names)
+    n = len(names)
+    if model.reactions:
+        N = model.stoichiometry_matrix()
+        vol = model.compartment_sizes
+        basis = _rref_nullspace_left(N)
+        # d[S]/dt = N v / V  =>  sum_i c_i V_i [S_i] is conserved
+        rows = []
+        for b in basis:
+            row = np.array([float(b[i]) * vol.get(s.compartment, 1.0)
+                            for i, s in enumerate(model.species)])
+            rows.append(row / row[np.flatnonzero(row)[0]])
+        M = np.array(rows) if rows else np.zeros((0, n))
+        # constant species are trivially conserved on their own: drop them
+        keep = [i for i, row in enumerate(M)
+                if not all(model.species[j].constant for j in np.flatnonzero(row))]
+        return ConservationLaws(M[keep] if len(M) else M, names)
+    # ODE model: c^T J(y) = 0 for every y, sampled at random positive states
+    rng = np.random.default_rng(12345)
+    y0 = sim._y0
+    stack = []
+    for k in range(4):
+        y = np.abs(y0) * rng.uniform(0.5, 1.5, n) + rng.uniform(0.0, 1.0, n) * (k > 0)
+        stack.append(sim.jacobian(y).T)
+        stack.append(sim.rhs(y)[None, :])
+    A = np.vstack(stack)
+    scale = np.max(np.abs(A)) or 1.0
+    _, s, vt = np.linalg.svd(A / scale)
+    rank = int(np.sum(s > 1e-10 * max(s[0] if s.size else 1.0, 1e-300)))
+    null = vt[rank:]
+    if null.shape[0] == 0:
+        return ConservationLaws(np.zeros((0, n)), names)
+    # reduced row-echelon form of the numerical basis, tiny entries cleaned
+    M = null.copy()
+    r = 0
+    for c in range(n):
+        if r == M.shape[0]:
+            break
+        p = r + int(np.argmax(np.abs(M[r:, c])))
+        if abs(M[p, c]) < 1e-9:
+            continue
+        M[[r, p]] = M[[p, r]]
+        M[r] /= M[r, c]
+        for i in range(M.shape[0]):
+            if i != r:
+                M[i] -= M[i, c] * M[r]
+        r += 1
+    M[np.abs(M) < 1e-12] = 0.0
+    return ConservationLaws(M[:r], names)
+
+
+@dataclass(frozen=True)
+class SteadyState:
+    """A steady state.
+
+    Attributes
+    ----------
+    x : dict
+        State by species name.
+    y : ndarray
+        The same as an array in species order.
+    residual_norm : float
+        max |dy/dt| at ``y`` (state units per time unit).
+    eigenvalues : ndarray
+        Jacobian eigenvalues on the subspace the conservation laws leave
+        free (1/time unit).
+    stable : bool
+        All eigenvalues have negative real part.
+    converged : bool
+        The residual met the tolerance.
+    method : str
+        'newton', or 'presimulation+newton' when the fallback was needed.
+    """
+    x: dict
+    y: np.ndarray
+    residual_norm: float
+    eigenvalues: np.ndarray
+    stable: bool
+    converged: bool
+    method: str
+    iterations: int
+
+    def __getitem__(self, name):
+        return self.x[name]
+
+
+_SS_OPTIONS = {"tol", "max_iter", "presimulate", "t_presim", "rtol", "atol", "method"}
+
+
+def _reduced_system(sim, laws: ConservationLaws, totals: np.ndarray, p):
+    """F(y) = f(y) with the rows of dependent species replaced by L y - T."""
+    dep = laws.dependent()
+
+    def F(y):
+        f = sim._runner.rhs(0.0, y, p)
+        if dep:
+            f[dep] = laws.matrix @ y - totals
+        return f
+
+    def JF(y):
+        J = np.array(sim._runner.jac(0.0, y, p))
+        if dep:
+            J[dep, :] = laws.matrix
+        return J
+
+    return F, JF
+
+
+def _newton(F, JF, y, tol, max_iter, nonneg):
+    """Damped Newton with a backtracking line search on ||F||."""
+    f = F(y)
+    fn = np.max(np.abs(f))
+    for it in range(1, max_iter + 1):
+        if not np.isfinite(fn):
+            return y, fn, it, False
+        if fn <= tol:
+            return y, fn, it - 1, True
+        J = JF(y)
+        try:
+            dy = np.linalg.solve(J, -f)
+        except np.linalg.LinAlgError:
+            dy = np.linalg.lstsq(J, -f, rcond=None)[0]
+        if not np.all(np.isfinite(dy)):
+            return y, fn, it, False
+        lam = 1.0
+        while lam > 1e-8:
+            yt = y + lam * dy
+            if nonneg:
+                yt = np.where(yt < 0, 0.5 * y * (yt < 0) + yt * (yt >= 0), yt)
+            ft = F(yt)
+            fnt = np.max(np.abs(ft))
+            if np.isfinite(fnt) and fnt < (1 - 1e-4 * lam) * fn:
+                break
+            lam *= 0.5
+        else:
+            return y, fn, it, False
+        y, f, fn = yt, ft, fnt
+    return y, fn, max_iter, fn <= tol
+
+
+def steady_state(sim, initial=None, parameters=None, **options):
+    """Find the steady state reached from ``initial``.
+
+    Newton's method on the system reduced by the conservation laws (their
+    totals fixed by ``initial``); if it fails, the model is integrated
+    (presimulation over growing horizons) and Newton restarts from there.
+
+    Options: tol (residual, default 1e-9 relative to the state scale),
+    max_iter (50), presimulate (True), t_presim (longest horizon, 1e6).
+    """
+    unknown = set(options) - _SS_OPTIONS
+    if unknown:
+        raise OptionError(f"unknown steady_state option(s) {sorted(unknown)}")
+    y0 = sim._state(initial)
+    p = sim._params(parameters)
+    laws = sim.conservation_laws()
+    totals = laws.totals(y0)
+    scale = max(1.0, float(np.max(np.abs(y0))))
+    tol = float(options.get("tol", 1e-9)) * scale
+    max_iter = int(options.get("max_iter", 50))
+    nonneg = not sim.model.odes
+    F, JF = _reduced_system(sim, laws, totals, p)
+    with sim._lock:
+        y, fn, iters, ok = _newton(F, JF, y0.copy(), tol, max_iter, nonneg)
+    method = "newton"
+    if not ok and options.get("presimulate", True):
+        method = "presimulation+newton"
+        t_max = float(options.get("t_presim", 1e6))
+        ycur = y0.copy()
+        horizon = 1.0
+        while horizon <= t_max:
+            r = sim.simulate(horizon, parameters=parameters,
+                             initial=_as_initial(sim, ycur, nonneg),
+                             rtol=float(options.get("rtol", 1e-8)),
+                             atol=float(options.get("atol", 1e-14)),
+                             method=options.get("method", "bdf"), t_eval=[0.0, horizon])
+            if len(r.t) == 0:
+                break
+            ycur = r.y[-1].copy()
+            with sim._lock:
+                y, fn, iters, ok = _newton(F, JF, ycur.copy(), tol, max_iter, nonneg)
+            if ok:
+                break
+            horizon *= 10.0
+        if not ok:
+            y = ycur
+            with sim._lock:
+                fn = float(np.max(np.abs(sim._runner.rhs(0.0, y, p))))
+    with sim._lock:
+        fvec = sim._runner.rhs(0.0, y, p)
+        J = np.array(sim._runner.jac(0.0, y, p))
+    resid = float(np.max(np.abs(fvec)))
+    eig = _restricted_eigenvalues(J, laws)
+    stable = bool(eig.size == 0 or np.all(eig.real < 0))
+    return SteadyState(dict(zip(sim.names, y.tolist())), y, resid, eig, stable, bool(ok),
+                       method, iters)
+
+
+def _as_initial(sim, y, nonneg):
+    if nonneg:
+        y = np.maximum(y, 0.0)
+    return dict(zip(sim.names, y.tolist()))
+
+
+def _restricted_eigenvalues(J, laws: ConservationLaws) -> np.ndarray:
+    """Eigenvalues of J on the null space of the conservation matrix."""
+    n = J.shape[0]
+    if len(laws) == 0:
+        return np.linalg.eigvals(J)
+    _, s, vt = np.linalg.svd(laws.matrix)
+    Q = vt[len(laws):].T  # orthonormal basis of null(L)
+    if Q.shape[1] == 0:
+        return np.zeros(0)
+    return np.linalg.eigvals(Q.T @ J @ Q)

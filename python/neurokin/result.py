@@ -1,0 +1,115 @@
+"""Results of integrations: data, not behaviour."""
+from __future__ import annotations
+
+import enum
+
+import numpy as np
+
+from .errors import UnknownNameError
+
+__all__ = ["Status", "Result"]
+
+
+class Status(enum.IntEnum):
+    """Outcome of an integration (values are the C core's status codes).
+
+    0 is success; negative values are numerical failures, returned as data
+    with the trajectory computed up to the failure.
+    """
+    SUCCESS = 0
+    TSTOP_REACHED = 1
+    TOO_MUCH_WORK = -3
+    STEP_TOO_SMALL = -4
+    CONV_FAILURE = -5
+    ERR_FAILURE = -6
+    SINGULAR_MATRIX = -7
+    RHS_FAIL = -8
+    JAC_FAIL = -9
+    NONFINITE = -10
+    INTERRUPTED = -11
+
+    @classmethod
+    def from_code(cls, code: int) -> "Status":
+        if code == 1:
+            return cls.SUCCESS
+        return cls(code)
+
+
+class Result:
+    """A simulated trajectory.
+
+    Attributes
+    ----------
+    t : ndarray (k,)
+        Output times (model time unit).
+    y : ndarray (k, n_species)
+        States at those times, columns in the order of ``names``.
+    names : list[str]
+        Species names.
+    stats : dict
+        Solver counters: n_steps, n_rhs, n_jac, n_lu and the SciPy/SUNDIALS
+        names nfev, njev, ndecomp, nsolve, naccept, nreject, nnewton,
+        nconvfail.
+    status : Status
+        ``Status.SUCCESS`` or the failure; ``success`` is ``status == SUCCESS``.
+    message : str
+        Human-readable outcome.
+    """
+
+    __slots__ = ("t", "y", "names", "stats", "status", "message", "method", "_index")
+
+    def __init__(self, t, y, names, stats, status, message, method="", index=None):
+        self.t = t
+        self.y = y
+        self.names = names
+        self.stats = stats
+        self.status = status
+        self.message = message
+        self.method = method
+        self._index = index
+
+    @property
+    def success(self) -> bool:
+        return self.status == Status.SUCCESS
+
+    def _column(self, name: str) -> int:
+        if self._index is None:
+            self._index = {n: i for i, n in enumerate(self.names)}
+        try:
+            return self._index[name]
+        except KeyError:
+            import difflib
+            close = difflib.get_close_matches(str(name), self.names, n=3)
+            hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+            raise UnknownNameError(f"no species {name!r} in this result{hint}") from None
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        """One column (the time course of one species) by name."""
+        return self.y[:, self._column(name)]
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    def final(self) -> dict:
+        """The last state as a dict by name."""
+        return dict(zip(self.names, self.y[-1].tolist())) if len(self.t) else {}
+
+    def to_pandas(self):
+        """A DataFrame indexed by time with one column per species (needs pandas)."""
+        import pandas as pd
+        return pd.DataFrame(self.y, index=pd.Index(self.t, name="time"), columns=self.names)
+
+    def __reduce__(self):
+        return (Result, (self.t, self.y, self.names, self.stats, self.status, self.message,
+                         self.method))
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Result):
+            return NotImplemented
+        return (self.names == other.names and self.status == other.status
+                and np.array_equal(self.t, other.t) and np.array_equal(self.y, other.y))
+
+    def __repr__(self) -> str:
+        return (f"<neurokin.Result {self.status.name}: {len(self.t)} points, "
+                f"{len(self.names)} species, t=[{self.t[0] if len(self.t) else ''}"
+                f"..{self.t[-1] if len(self.t) else ''}], {self.stats.get('n_steps', 0)} steps>")

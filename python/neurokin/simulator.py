@@ -1,0 +1,179 @@
+"""Simulator: a compiled, stateful runner of one Model."""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from . import _validate as V
+from ._compile import compile_model, parameter_layout
+from ._core import METHODS, ModelRunner, status_message
+from .result import Result, Status
+
+__all__ = ["Simulator"]
+
+_SIM_OPTIONS = {"max_steps", "h0", "hmax", "max_order"}
+
+
+class Simulator:
+    """Compiles a :class:`~neurokin.Model` once and integrates it many times.
+
+    Parameters
+    ----------
+    model : Model
+        The description to compile.
+
+    Calls on one simulator are serialised by a lock; for parallel runs use
+    :meth:`ensemble` or one simulator per thread (compiling is cheap).
+    """
+
+    def __init__(self, model):
+        from .model import Model
+        if not isinstance(model, Model):
+            raise TypeError(f"Simulator needs a neurokin.Model, got {type(model).__name__}")
+        self.model = model
+        self._compiled, self._code = compile_model(model)
+        self._runner = ModelRunner(self._compiled)
+        self._lock = threading.Lock()
+        self.names = model.species_names
+        self._pnames = parameter_layout(model)
+        self._pindex = {p: i for i, p in enumerate(self._pnames)}
+        self._sindex = {s: i for i, s in enumerate(self.names)}
+        sizes = model.compartment_sizes
+        values = model.parameters
+        self._p0 = np.array([values[p] if p in values else sizes[p] for p in self._pnames],
+                            dtype=float)
+        self._y0 = np.array([s.initial for s in model.species], dtype=float)
+        self._reaction_model = not model.odes
+        self._negative_ok = {p.id for p in model.parameters_ if p.allow_negative}
+        self._atol_cache = {}
+
+    # -- argument resolution ---------------------------------------------
+    def _state(self, initial) -> np.ndarray:
+        return V.overrides(initial, self._y0, self._sindex, "species",
+                           allow_negative=not self._reaction_model)
+
+    def _params(self, parameters) -> np.ndarray:
+        if parameters is None:
+            return self._p0
+        p = V.overrides(parameters, self._p0, self._pindex, "parameter", allow_negative=True)
+        if self._reaction_model:
+            for k in parameters:
+                if p[self._pindex[k]] < 0 and k not in self._negative_ok:
+                    raise V.InvalidValueError(f"parameter {k!r} must be >= 0, got "
+                                              f"{p[self._pindex[k]]}")
+        return p
+
+    def _atol(self, atol) -> np.ndarray:
+        if isinstance(atol, float):
+            a = self._atol_cache.get(atol)
+            if a is None:
+                a = self._atol_cache[atol] = V.atol_array(atol, len(self.names))
+            return a
+        return V.atol_array(atol, len(self.names), self.names)
+
+    # -- integration -------------------------------------------------------
+    def simulate(self, t_end: float, t_eval=None, method: str = "bdf", rtol: float = 1e-6,
+                 atol=1e-12, t_start: float = 0.0, initial: dict | None = None,
+                 parameters: dict | None = None, **options) -> Result:
+        """Integrate from ``t_start`` to ``t_end`` (model time units).
+
+        Parameters
+        ----------
+        t_end : float
+            End time; must be after ``t_start``.
+        t_eval : array_like, optional
+            Output times (within the interval, increasing).  Values come from
+            the method's dense output: no extra steps are forced.  Default:
+            every accepted step.
+        method : {'bdf', 'radau5'}
+        rtol : float
+            Relative tolerance, in [1e-15, 1).
+        atol : float, array or dict by species
+            Absolute tolerance in each state's own unit (concentration).
+        initial, parameters : dict, optional
+            Values by name overriding the model's for this call only.
+        **options
+            max_steps (default 500000), h0 (first step, 0 = automatic), hmax
+            (0 = unlimited), max_order (BDF, 1-5).
+
+        Returns
+        -------
+        Result
+            A failed integration returns what it computed, flagged by
+            ``status`` and ``message``.
+        """
+        if options:
+            V.check_options(options, _SIM_OPTIONS, "Simulator.simulate")
+        m = V.method_name(method)
+        t0, t1 = V.time_span(t_start, t_end)
+        te = V.time_grid(t_eval, t0, t1)
+        y0 = self._state(initial)
+        p = self._params(parameters)
+        a = self._atol(atol)
+        r = V.rtol_value(rtol)
+        with self._lock:
+            t, y, code, stats = self._runner.run(
+                METHODS[m], t0, t1, y0, p, te, r, a,
+                int(options.get("max_steps", 500000)), float(options.get("h0", 0.0)),
+                float(options.get("hmax", 0.0)), int(options.get("max_order", 5)))
+        return _result(t, y, self.names, stats, code, m, t1)
+
+    def rhs(self, y=None, t: float = 0.0, parameters: dict | None = None) -> np.ndarray:
+        """The right-hand side f(t, y) (state defaults to the model's initial state)."""
+        yv = self._y0 if y is None else self._vector(y)
+        with self._lock:
+            return self._runner.rhs(float(t), yv, self._params(parameters))
+
+    def jacobian(self, y=None, t: float = 0.0, parameters: dict | None = None) -> np.ndarray:
+        """The analytic Jacobian df/dy as a dense (n, n) array."""
+        yv = self._y0 if y is None else self._vector(y)
+        with self._lock:
+            return np.ascontiguousarray(self._runner.jac(float(t), yv, self._params(parameters)))
+
+    def _vector(self, y) -> np.ndarray:
+        if isinstance(y, dict):
+            return V.overrides(y, self._y0, self._sindex, "species", allow_negative=True)
+        v = np.ascontiguousarray(y, dtype=float)
+        if v.shape != (len(self.names),):
+            raise V.ShapeError(f"state must have shape ({len(self.names)},), got {v.shape}")
+        return v
+
+    @property
+    def jacobian_pattern(self):
+        """Structural nonzeros of df/dy as (colptr, rowind), compressed-column."""
+        return self._code.colptr.copy(), self._code.rowind.copy()
+
+    # -- analysis (neurokin.analysis) --------------------------------------
+    def conservation_laws(self):
+        """Conserved moieties: rows L with L @ dy/dt == 0 for all states."""
+        from .analysis import conservation_laws
+        return conservation_laws(self)
+
+    def steady_state(self, initial: dict | None = None, parameters: dict | None = None,
+                     **options):
+        """The steady state reached from ``initial`` (see neurokin.analysis.steady_state)."""
+        from .analysis import steady_state
+        return steady_state(self, initial=initial, parameters=parameters, **options)
+
+    def ensemble(self, parameters, t_eval, **options):
+        """Many simulations with different parameter sets (see neurokin.ensemble)."""
+        from .ensemble import run_ensemble
+        return run_ensemble(self, parameters, t_eval, **options)
+
+    def __reduce__(self):
+        return (Simulator, (self.model,))
+
+    def __repr__(self) -> str:
+        return f"<neurokin.Simulator of {self.model!r}>"
+
+
+def _result(t, y, names, stats, code, method, t_end) -> Result:
+    status = Status.from_code(code)
+    if status == Status.SUCCESS:
+        message = "The solver successfully reached the end of the integration interval."
+    else:
+        t_reached = t[-1] if len(t) else float("nan")
+        message = (f"{status.name}: {status_message(code)} (last output at t={t_reached:g}, "
+                   f"t_end={t_end:g})")
+    return Result(t, y, names, stats, status, message, method)

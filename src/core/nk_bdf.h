@@ -1,0 +1,51 @@
+/* nk_bdf.h - variable-order (1-5), variable-step BDF for stiff ODEs.
+ *
+ * Typed opaque handle; the caller owns it (create/free).  ode and linear
+ * solver passed to init are borrowed and must outlive the integration.
+ */
+#ifndef NK_BDF_H
+#define NK_BDF_H
+
+#include "nk_linsol.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct nk_bdf nk_bdf;
+
+nk_status nk_bdf_create(int n, nk_bdf **out);
+void nk_bdf_free(nk_bdf **p); /* accepts NULL, sets *p = NULL */
+
+/* rtol scalar > 0; atol array of length n (copied), each >= 0. */
+nk_status nk_bdf_set_tolerances(nk_bdf *s, double rtol, const double *atol);
+nk_status nk_bdf_get_tolerances(const nk_bdf *s, double *rtol, double *atol);
+nk_status nk_bdf_set_max_order(nk_bdf *s, int q); /* 1..5, default 5 */
+nk_status nk_bdf_get_max_order(const nk_bdf *s, int *q);
+nk_status nk_bdf_set_h0(nk_bdf *s, double h0); /* 0: automatic (default) */
+nk_status nk_bdf_get_h0(const nk_bdf *s, double *h0);
+nk_status nk_bdf_set_hmax(nk_bdf *s, double hmax); /* 0: unlimited */
+nk_status nk_bdf_get_hmax(const nk_bdf *s, double *hmax);
+
+/* Start (or restart) at (t0, y0).  Steps never pass tstop (may be < t0 for
+ * backward integration).  Resets the counters. */
+nk_status nk_bdf_init(nk_bdf *s, const nk_ode *ode, nk_linsol *ls, double t0,
+                      const double *y0, double tstop);
+nk_status nk_bdf_set_tstop(nk_bdf *s, double tstop);
+
+/* Take one accepted step.  *t_new receives the new time.  Returns
+ * NK_SUCCESS, NK_TSTOP_REACHED (the step ended exactly at tstop), or an
+ * error status; on error the state stays at the last accepted step. */
+nk_status nk_bdf_step(nk_bdf *s, double *t_new);
+
+/* Dense output: y(t) from the interpolating polynomial of the last step,
+ * valid for t between the previous and the current time (extrapolates
+ * outside). */
+nk_status nk_bdf_dense(const nk_bdf *s, double t, double *y);
+nk_status nk_bdf_get_state(const nk_bdf *s, double *t, double *y);
+nk_status nk_bdf_get_stats(const nk_bdf *s, nk_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
