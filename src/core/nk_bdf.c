@@ -1,0 +1,904 @@
+/* nk_bdf.c - variable-order (1-5), variable-step BDF in Nordsieck form.
+ *
+ * The algorithm is the one of VODE/CVODE: fixed-leading-coefficient BDF
+ * (Jackson and Sacks-Davis 1980) on a Nordsieck history array (Byrne and
+ * Hindmarsh 1975), a simplified Newton iteration with the iteration matrix
+ * M = I - gamma*J reused across steps, local error control in the weighted
+ * RMS norm, and order/step selection from error estimates at orders q-1, q
+ * and q+1.  References to "CVODE" below mean the SUNDIALS CVODE user guide
+ * and the mathematical description in Hindmarsh et al., ACM TOMS 31 (2005);
+ * the constants are the published CVODE defaults.
+ *
+ * Notation: n states, q order, L = q + 1, h step, tn time of the last
+ * accepted step, zn[j] = h^j y^(j)(tn) / j!.
+ */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nk_bdf_impl.h"
+
+/* ---- constants (CVODE defaults) ---------------------------------------- */
+
+#define UROUND DBL_EPSILON
+#define MAXCOR 3        /* Newton iterations per attempt */
+#define MAXNEF 7        /* error-test failures per step */
+#define MAXNCF 10       /* convergence failures per step */
+#define MXNEF1 3        /* error failures before the order is forced to 1 */
+#define SMALL_NEF 2     /* error failures after which eta <= ETAMXF */
+#define MSBP 20         /* steps between matrix factorisations */
+#define MSBJ 50         /* steps between Jacobian evaluations */
+#define DGMAX 0.3       /* |gamma/gammap - 1| that forces a refactorisation */
+#define DGMAX_J 0.2     /* ... below which a bad-J retry re-evaluates J */
+#define CRDOWN 0.3      /* convergence rate damping */
+#define RDIV 2.0        /* divergence ratio */
+#define NLSCOEF 0.1     /* Newton tolerance, fraction of the error test */
+#define THRESH 1.5      /* step ratio below which h is kept */
+#define ETAMX1 10000.0  /* growth limit on the first step */
+#define ETAMX2 10.0     /* growth limit on the following steps */
+#define ETAMXF 0.2      /* growth limit after repeated error failures */
+#define ETAMIN 0.1      /* smallest reduction after an error failure */
+#define ETACF 0.25      /* reduction after a convergence failure */
+#define ADDON 1e-6
+#define BIAS1 6.0       /* safety factors on the error at q-1, q, q+1 */
+#define BIAS2 6.0
+#define BIAS3 10.0
+#define LONG_WAIT 10
+
+/* Previous-attempt flags that steer the Newton setup decision. */
+enum { FIRST_CALL, PREV_CONV_FAIL, PREV_ERR_FAIL };
+/* Why the Jacobian may be bad (input to the setup decision). */
+enum { NO_FAILURES, FAIL_BAD_J, FAIL_OTHER };
+
+/* ---- small vector helpers ----------------------------------------------- */
+
+static double bdf_wrms(int n, const double *v, const double *w) {
+  double s = 0.0;
+  for (int i = 0; i < n; ++i) {
+    const double t = v[i] * w[i];
+    s += t * t;
+  }
+  return sqrt(s / n);
+}
+
+/* ewt_i = 1 / (rtol |y_i| + atol_i); returns 0 when a denominator vanishes. */
+static int bdf_set_ewt(nk_bdf *s, const double *y) {
+  const int n = s->n;
+  const double rtol = s->rtol;
+  const double *atol = s->atol;
+  double dmin = DBL_MAX;
+  for (int i = 0; i < n; ++i) {
+    const double d = rtol * fabs(y[i]) + atol[i];
+    dmin = d < dmin ? d : dmin;
+    s->ewt[i] = 1.0 / d;
+  }
+  return dmin > 0.0;
+}
+
+/* ---- create / free / options ------------------------------------------- */
+
+nk_status nk_bdf_create(int n, nk_bdf **out) {
+  if (!out) return NK_ERR_ARGUMENT;
+  *out = NULL;
+  if (n <= 0) return NK_ERR_ARGUMENT;
+  const size_t nvec = NK_BDF_LMAX + 7; /* zn, ewt, acor, y, fpred, ftemp, tempv, atol */
+  if ((size_t)n > ((size_t)-1) / (nvec * sizeof(double))) return NK_TOO_LARGE;
+  nk_bdf *s = (nk_bdf *)calloc(1, sizeof(*s));
+  if (!s) return NK_ERR_MEMORY;
+  s->block = (double *)calloc(nvec * (size_t)n, sizeof(double));
+  if (!s->block) {
+    free(s);
+    return NK_ERR_MEMORY;
+  }
+  double *p = s->block;
+  for (int j = 0; j < NK_BDF_LMAX; ++j, p += n) s->zn[j] = p;
+  s->ewt = p; p += n;
+  s->acor = p; p += n;
+  s->y = p; p += n;
+  s->fpred = p; p += n;
+  s->ftemp = p; p += n;
+  s->tempv = p; p += n;
+  s->atol = p;
+  s->n = n;
+  s->rtol = 1e-6;
+  for (int i = 0; i < n; ++i) s->atol[i] = 1e-12;
+  s->qmax_opt = NK_BDF_QMAX;
+  s->qmax = NK_BDF_QMAX;
+  for (int L = 0; L <= NK_BDF_LMAX; ++L) s->keep_cut[L] = pow(1.0 / THRESH - ADDON, L);
+  *out = s;
+  return NK_SUCCESS;
+}
+
+void nk_bdf_free(nk_bdf **p) {
+  if (!p || !*p) return;
+  free((*p)->block);
+  free(*p);
+  *p = NULL;
+}
+
+nk_status nk_bdf_set_tolerances(nk_bdf *s, double rtol, const double *atol) {
+  if (!s || !atol || !(rtol > 0.0) || !isfinite(rtol)) return NK_ERR_ARGUMENT;
+  for (int i = 0; i < s->n; ++i)
+    if (!(atol[i] >= 0.0) || !isfinite(atol[i])) return NK_ERR_ARGUMENT;
+  s->rtol = rtol;
+  memcpy(s->atol, atol, (size_t)s->n * sizeof(double));
+  /* Mid-integration change: the weights follow at once. */
+  if (s->initialised) s->ewt_bad = !bdf_set_ewt(s, s->zn[0]);
+  return NK_SUCCESS;
+}
+
+nk_status nk_bdf_get_tolerances(const nk_bdf *s, double *rtol, double *atol) {
+  if (!s) return NK_ERR_ARGUMENT;
+  if (rtol) *rtol = s->rtol;
+  if (atol) memcpy(atol, s->atol, (size_t)s->n * sizeof(double));
+  return NK_SUCCESS;
+}
+
+/* Takes effect at the next nk_bdf_init (as the history depends on it). */
+nk_status nk_bdf_set_max_order(nk_bdf *s, int q) {
+  if (!s || q < 1 || q > NK_BDF_QMAX) return NK_ERR_ARGUMENT;
+  s->qmax_opt = q;
+  return NK_SUCCESS;
+}
+
+nk_status nk_bdf_get_max_order(const nk_bdf *s, int *q) {
+  if (!s || !q) return NK_ERR_ARGUMENT;
+  *q = s->qmax_opt;
+  return NK_SUCCESS;
+}
+
+/* Takes effect at the next nk_bdf_init (sign ignored: the direction is
+ * that of tstop). */
+nk_status nk_bdf_set_h0(nk_bdf *s, double h0) {
+  if (!s || !isfinite(h0)) return NK_ERR_ARGUMENT;
+  s->h0_opt = fabs(h0);
+  return NK_SUCCESS;
+}
+
+nk_status nk_bdf_get_h0(const nk_bdf *s, double *h0) {
+  if (!s || !h0) return NK_ERR_ARGUMENT;
+  *h0 = s->h0_opt;
+  return NK_SUCCESS;
+}
+
+nk_status nk_bdf_set_hmax(nk_bdf *s, double hmax) {
+  if (!s || !(hmax >= 0.0)) return NK_ERR_ARGUMENT;
+  s->hmax = hmax;
+  s->hmax_inv = (hmax > 0.0 && isfinite(hmax)) ? 1.0 / hmax : 0.0;
+  return NK_SUCCESS;
+}
+
+nk_status nk_bdf_get_hmax(const nk_bdf *s, double *hmax) {
+  if (!s || !hmax) return NK_ERR_ARGUMENT;
+  *hmax = s->hmax;
+  return NK_SUCCESS;
+}
+
+nk_status nk_bdf_init(nk_bdf *s, const nk_ode *ode, nk_linsol *ls, double t0,
+                      const double *y0, double tstop) {
+  if (!s) return NK_ERR_ARGUMENT;
+  s->initialised = 0;
+  if (!ode || !ode->rhs || ode->n != s->n || !ls || !ls->ops ||
+      !ls->ops->jac || !ls->ops->setup || !ls->ops->solve || ls->n != s->n ||
+      !y0 || !isfinite(t0) || isnan(tstop))
+    return NK_ERR_ARGUMENT;
+  const int n = s->n;
+  for (int i = 0; i < n; ++i)
+    if (!isfinite(y0[i])) return NK_ERR_ARGUMENT;
+  s->ode = ode;
+  s->ls = ls;
+  s->tstop = tstop;
+  memcpy(s->zn[0], y0, (size_t)n * sizeof(double));
+  if (!bdf_set_ewt(s, y0)) return NK_ERR_ARGUMENT; /* zero weight denominator */
+  s->ewt_bad = 0;
+  s->tn = t0;
+  s->qmax = s->qmax_opt;
+  s->q = s->qprime = s->qu = 1;
+  s->qwait = 2;
+  s->h = s->hscale = s->hprime = s->hu = 0.0;
+  s->eta = 1.0;
+  s->etamax = ETAMX1;
+  for (int j = 0; j <= NK_BDF_LMAX; ++j) s->tau[j] = 0.0;
+  for (int j = 0; j < 6; ++j) s->tq[j] = 0.0;
+  s->gamma = s->gammap = 0.0;
+  s->gamrat = 1.0;
+  s->crate = 1.0;
+  s->acnrm = 0.0;
+  s->saved_tq5 = 0.0;
+  s->nstlp = s->nstlj = 0;
+  s->jcur = 0;
+  memset(&s->st, 0, sizeof(s->st));
+  s->st.order = 1;
+  s->started = 0;
+  s->initialised = 1;
+  return NK_SUCCESS;
+}
+
+nk_status nk_bdf_set_tstop(nk_bdf *s, double tstop) {
+  if (!s || isnan(tstop)) return NK_ERR_ARGUMENT;
+  if (!s->initialised) return NK_NOT_INITIALISED;
+  /* Once stepping, the direction is fixed; tstop must not lie behind tn. */
+  if (s->started && (tstop - s->tn) * s->h < 0.0) return NK_ERR_ARGUMENT;
+  s->tstop = tstop;
+  return NK_SUCCESS;
+}
+
+/* ---- history-array operations ------------------------------------------ */
+
+/* Predictor: zn <- zn * Pascal triangle, i.e. the Taylor shift of the
+ * history polynomial to tn + h (CVODE's cvPredict), one pass over memory. */
+static void bdf_predict(nk_bdf *s) {
+  const int n = s->n, q = s->q;
+  double *const *zn = s->zn;
+  for (int i = 0; i < n; ++i) {
+    double z[NK_BDF_LMAX];
+    for (int j = 0; j <= q; ++j) z[j] = zn[j][i];
+    for (int k = 1; k <= q; ++k)
+      for (int j = q; j >= k; --j) z[j - 1] += z[j];
+    for (int j = 0; j < q; ++j) zn[j][i] = z[j];
+  }
+}
+
+/* Inverse of bdf_predict after a failed attempt. */
+static void bdf_restore(nk_bdf *s) {
+  const int n = s->n, q = s->q;
+  double *const *zn = s->zn;
+  for (int i = 0; i < n; ++i) {
+    double z[NK_BDF_LMAX];
+    for (int j = 0; j <= q; ++j) z[j] = zn[j][i];
+    for (int k = 1; k <= q; ++k)
+      for (int j = q; j >= k; --j) z[j - 1] -= z[j];
+    for (int j = 0; j < q; ++j) zn[j][i] = z[j];
+  }
+}
+
+/* zn[j] <- eta^j zn[j]: the history for step size h*eta. */
+static void bdf_rescale(nk_bdf *s, double eta) {
+  const int n = s->n, q = s->q;
+  double f = eta;
+  for (int j = 1; j <= q; ++j) {
+    double *z = s->zn[j];
+    for (int i = 0; i < n; ++i) z[i] *= f;
+    f *= eta;
+  }
+  s->h = s->hscale * eta;
+  s->hscale = s->h;
+}
+
+/* Order change q -> q + dq (dq = +-1) on the history array, keeping the
+ * interpolation conditions at the previous points (Jackson and Sacks-Davis
+ * 1980; CVODE's cvIncreaseBDF / cvDecreaseBDF).  The coefficients are those
+ * of x^2 (x + xi_1) ... (x + xi_m), xi_j = (tn - t_{n-j}) / hscale. */
+static void bdf_adjust_order(nk_bdf *s, int dq) {
+  const int n = s->n, q = s->q;
+  double c[NK_BDF_LMAX + 1] = {0.0};
+  if (dq > 0) {
+    /* New column zn[q+1] from the saved correction of the last step. */
+    double a0 = -1.0, a1 = 1.0, prod = 1.0, xiold = 1.0, hsum = s->hscale;
+    c[2] = 1.0;
+    for (int j = 1; j < q; ++j) {
+      hsum += s->tau[j + 1];
+      const double xi = hsum / s->hscale;
+      prod *= xi;
+      a0 -= 1.0 / (j + 1);
+      a1 += 1.0 / xi;
+      for (int i = j + 2; i >= 2; --i) c[i] = c[i] * xiold + c[i - 1];
+      xiold = xi;
+    }
+    const double A1 = (-a0 - a1) / prod;
+    double *znL = s->zn[q + 1];
+    const double *sav = s->zn[s->qmax];
+    for (int i = 0; i < n; ++i) znL[i] = A1 * sav[i];
+    for (int j = 2; j <= q; ++j) {
+      double *z = s->zn[j];
+      const double cj = c[j];
+      for (int i = 0; i < n; ++i) z[i] += cj * znL[i];
+    }
+  } else {
+    if (q <= 2) return; /* nothing to correct when going to order 1 */
+    double hsum = 0.0;
+    c[2] = 1.0;
+    for (int j = 1; j <= q - 2; ++j) {
+      hsum += s->tau[j];
+      const double xi = hsum / s->hscale;
+      for (int i = j + 2; i >= 2; --i) c[i] = c[i] * xi + c[i - 1];
+    }
+    const double *zq = s->zn[q];
+    for (int j = 2; j < q; ++j) {
+      double *z = s->zn[j];
+      const double cj = c[j];
+      for (int i = 0; i < n; ++i) z[i] -= cj * zq[i];
+    }
+  }
+}
+
+/* Corrector coefficients l[0..q] and error constants tq[1..5] of the
+ * fixed-leading-coefficient BDF for the current step history (CVODE's
+ * cvSetBDF / cvSetTqBDF; Jackson and Sacks-Davis 1980).  l is the
+ * coefficient vector of Lambda(x) = prod (1 + x/xi_j), with xi_q replaced by
+ * the fixed-coefficient xi*_q; tq[2] turns the correction into the local
+ * error at order q, tq[1] and tq[3] give the errors at q-1 and q+1, tq[5]
+ * relates consecutive corrections for the q+1 estimate. */
+static void bdf_set_coeffs(nk_bdf *s) {
+  const int q = s->q;
+  const double h = s->h;
+  double *l = s->l, *tq = s->tq;
+  double a0 = -1.0, a0hat = -1.0, xi_inv = 1.0, xistar_inv = 1.0;
+  double hsum = h;
+  l[0] = l[1] = 1.0;
+  for (int i = 2; i <= q; ++i) l[i] = 0.0;
+  if (q > 1) {
+    for (int j = 2; j < q; ++j) {
+      hsum += s->tau[j - 1];
+      xi_inv = h / hsum;
+      a0 -= 1.0 / j;
+      for (int i = j; i >= 1; --i) l[i] += l[i - 1] * xi_inv;
+    }
+    a0 -= 1.0 / q;
+    xistar_inv = -l[1] - a0;
+    hsum += s->tau[q - 1];
+    xi_inv = h / hsum;
+    a0hat = -l[1] - xi_inv;
+    for (int i = q; i >= 1; --i) l[i] += l[i - 1] * xistar_inv;
+  }
+  const double A1 = 1.0 - a0hat + a0;
+  const double A2 = 1.0 + q * A1;
+  tq[2] = fabs(A1 / (a0 * A2));
+  tq[5] = fabs(A2 * xistar_inv / (l[q] * xi_inv));
+  if (q > 1) {
+    const double C = xistar_inv / l[q];
+    const double A3 = a0 + 1.0 / q;
+    const double A4 = a0hat + xi_inv;
+    const double Cpinv = (1.0 - A4 + A3) / A3;
+    tq[1] = fabs(C * Cpinv);
+  } else {
+    tq[1] = 1.0;
+  }
+  hsum += s->tau[q];
+  xi_inv = h / hsum;
+  const double A5 = a0 - 1.0 / (q + 1);
+  const double A6 = a0hat - xi_inv;
+  const double Cppinv = (1.0 - A6 + A5) / A2;
+  tq[3] = fabs(Cppinv / (xi_inv * (q + 2) * A5));
+  tq[4] = NLSCOEF / tq[2];
+}
+
+/* ---- initial step (CVODE's cvHin) -------------------------------------- */
+
+/* Estimate |y''| in the weighted norm by a forward difference of f along
+ * the Euler direction.  Returns the rhs code (or 1 for a non-finite value). */
+static int bdf_ydd_norm(nk_bdf *s, double hg, const double *f0, double *nrm) {
+  const int n = s->n;
+  const double *y0 = s->zn[0];
+  for (int i = 0; i < n; ++i) s->y[i] = y0[i] + hg * f0[i];
+  int rc = s->ode->rhs(s->tn + hg, s->y, s->ftemp, s->ode->user);
+  s->st.nfev++;
+  if (rc != 0) return rc;
+  double acc = 0.0;
+  for (int i = 0; i < n; ++i) {
+    const double d = (s->ftemp[i] - f0[i]) / hg * s->ewt[i];
+    acc += d * d;
+  }
+  *nrm = sqrt(acc / n);
+  return isfinite(*nrm) ? 0 : 1;
+}
+
+/* First step size: h0 ~ sqrt(2 / ||y''||), iterated a few times and bounded
+ * by 100 roundoffs of t below and by the time scale of y'/y above. */
+static nk_status bdf_hin(nk_bdf *s, const double *f0, double dir, double *hout) {
+  const int n = s->n;
+  const double tn = s->tn;
+  double tdist = fabs(s->tstop - tn);
+  if (!isfinite(tdist)) tdist = 1e6 * fmax(1.0, fabs(tn));
+  const double tround = UROUND * fmax(fabs(tn), fabs(tn) + tdist);
+  if (tdist < 2.0 * tround) return NK_STEP_TOO_SMALL;
+  const double hlb = 100.0 * tround;
+  /* Upper bound: 1/hub = max |f0_i| / (0.1 |y0_i| + atol_i). */
+  double hub_inv = 0.0;
+  for (int i = 0; i < n; ++i) {
+    const double r = fabs(f0[i]) / (0.1 * fabs(s->zn[0][i]) + s->atol[i]);
+    hub_inv = r > hub_inv ? r : hub_inv;
+  }
+  double hub = 0.1 * tdist;
+  if (hub * hub_inv > 1.0) hub = 1.0 / hub_inv;
+  if (s->hmax > 0.0 && hub > s->hmax) hub = s->hmax;
+  double hg = sqrt(hlb * hub);
+  if (hub < hlb) {
+    *hout = dir * hg;
+    return NK_SUCCESS;
+  }
+  double hnew = hg, hs = hg, ydd = 0.0;
+  int hnew_ok = 0;
+  for (int it = 1; it <= 4; ++it) {
+    int ok = 0;
+    for (int k = 1; k <= 4; ++k) {
+      const int rc = bdf_ydd_norm(s, dir * hg, f0, &ydd);
+      if (rc < 0) return NK_RHS_FAIL;
+      if (rc == 0) {
+        ok = 1;
+        break;
+      }
+      hg *= 0.2; /* recoverable failure: try closer to t0 */
+    }
+    if (!ok) {
+      if (it <= 2) return NK_RHS_FAIL;
+      hnew = hs;
+      break;
+    }
+    hs = hg;
+    if (hnew_ok || it == 4) {
+      hnew = hg;
+      break;
+    }
+    hnew = (ydd * hub * hub > 2.0) ? sqrt(2.0 / ydd) : sqrt(hg * hub);
+    const double hrat = hnew / hg;
+    if (hrat > 0.5 && hrat < 2.0) hnew_ok = 1;
+    if (it > 1 && hrat > 2.0) {
+      hnew = hg;
+      hnew_ok = 1;
+    }
+    hg = hnew;
+  }
+  double h0 = 0.5 * hnew;
+  if (h0 < hlb) h0 = hlb;
+  if (h0 > hub) h0 = hub;
+  *hout = dir * h0;
+  return NK_SUCCESS;
+}
+
+/* ---- Newton iteration --------------------------------------------------- */
+
+/* Solve G(acor) = rl1*zn[1] + acor - gamma f(tn+h, zn[0]+acor) = 0 by a
+ * simplified Newton iteration with M = I - gamma' J (gamma' from the last
+ * factorisation).  The linear solver holds LU(c I - J), c = 1/gamma', so
+ * M^{-1} r = solve(r / gamma'); when gamma != gamma' the increment is scaled
+ * by 2/(1 + gamma/gamma') (CVODE's gamrat correction).  Convergence test on
+ * the rate-damped increment against tq[4] (CVODE user guide, Sec. 2.1).
+ * Returns 0 on convergence, 1 for a recoverable failure, -1 for a fatal one;
+ * *why receives the status to report if failures persist. */
+static int bdf_nls(nk_bdf *s, double tnew, int nflag, nk_status *why) {
+  const int n = s->n;
+  const nk_ode *ode = s->ode;
+  nk_linsol *ls = s->ls;
+  double *acor = s->acor, *y = s->y, *b = s->tempv;
+  const double *zn0 = s->zn[0], *zn1 = s->zn[1], *ewt = s->ewt;
+
+  int call_setup = nflag != FIRST_CALL || s->st.nsteps == 0 ||
+                   s->st.nsteps >= s->nstlp + MSBP ||
+                   fabs(s->gamrat - 1.0) > DGMAX;
+  int convfail = nflag == PREV_CONV_FAIL ? FAIL_OTHER : NO_FAILURES;
+
+  int rc = ode->rhs(tnew, zn0, s->fpred, ode->user);
+  s->st.nfev++;
+  if (rc < 0) {
+    *why = NK_RHS_FAIL;
+    return -1;
+  }
+  if (rc > 0) {
+    *why = NK_RHS_FAIL;
+    return 1;
+  }
+
+  for (;;) {
+    if (call_setup) {
+      const double dgamma = fabs(s->gamma / s->gammap - 1.0);
+      const int jbad = s->st.nsteps == 0 || s->st.nsteps >= s->nstlj + MSBJ ||
+                       (convfail == FAIL_BAD_J && dgamma < DGMAX_J) ||
+                       convfail == FAIL_OTHER;
+      if (jbad) {
+        nk_status js = ls->ops->jac(ls, ode, tnew, zn0, s->fpred, ewt, &s->st.nfev);
+        s->st.njev++;
+        s->nstlj = s->st.nsteps;
+        s->jcur = 1;
+        if (js != NK_SUCCESS) {
+          *why = js;
+          return (js == NK_JAC_FAIL || js == NK_NONFINITE) ? 1 : -1;
+        }
+      }
+      nk_status ss = ls->ops->setup(ls, 1.0 / s->gamma);
+      s->st.ndecomp++;
+      s->gammap = s->gamma;
+      s->gamrat = 1.0;
+      s->crate = 1.0;
+      s->nstlp = s->st.nsteps;
+      if (ss != NK_SUCCESS) {
+        *why = ss;
+        return ss == NK_SINGULAR_MATRIX ? 1 : -1;
+      }
+    }
+
+    double scale = 1.0 / s->gammap;
+    if (s->gamrat != 1.0) scale *= 2.0 / (1.0 + s->gamrat);
+    const double gamma = s->gamma, rl1 = s->rl1, tq4 = s->tq[4];
+    const double *f = s->fpred;
+    double delp = 0.0, del;
+    nk_status fwhy = NK_CONV_FAILURE;
+
+    for (int m = 0;; ++m) {
+      /* Increment d = M^{-1}(-G(acor)); on the first iterate acor = 0, so
+       * the increment is written straight into acor. */
+      double *d = m == 0 ? acor : b;
+      if (m == 0) {
+        for (int i = 0; i < n; ++i) d[i] = (gamma * f[i] - rl1 * zn1[i]) * scale;
+      } else {
+        for (int i = 0; i < n; ++i)
+          d[i] = (gamma * f[i] - rl1 * zn1[i] - acor[i]) * scale;
+      }
+      const nk_status ls_st = ls->ops->solve(ls, d);
+      double acc = 0.0;
+      if (m == 0) {
+        for (int i = 0; i < n; ++i) {
+          y[i] = zn0[i] + d[i];
+          const double w = d[i] * ewt[i];
+          acc += w * w;
+        }
+      } else {
+        for (int i = 0; i < n; ++i) {
+          const double a = acor[i] + d[i];
+          acor[i] = a;
+          y[i] = zn0[i] + a;
+          const double w = d[i] * ewt[i];
+          acc += w * w;
+        }
+      }
+      del = ls_st == NK_SUCCESS ? sqrt(acc / n) : NAN;
+      s->st.nsolve++;
+      s->st.nnewton++;
+      if (!isfinite(del)) {
+        fwhy = NK_NONFINITE;
+        break;
+      }
+      if (m > 0) {
+        const double r = del / delp;
+        s->crate = CRDOWN * s->crate > r ? CRDOWN * s->crate : r;
+      }
+      const double dcon = del * (s->crate < 1.0 ? s->crate : 1.0) / tq4;
+      if (dcon <= 1.0) {
+        s->acnrm = m == 0 ? del : bdf_wrms(n, acor, ewt);
+        s->jcur = 0;
+        return 0;
+      }
+      if (m + 1 >= MAXCOR || (m >= 1 && del > RDIV * delp)) break;
+      delp = del;
+      rc = ode->rhs(tnew, y, s->ftemp, ode->user);
+      s->st.nfev++;
+      if (rc < 0) {
+        *why = NK_RHS_FAIL;
+        return -1;
+      }
+      if (rc > 0) {
+        fwhy = NK_RHS_FAIL;
+        break;
+      }
+      f = s->ftemp;
+    }
+    s->st.nconvfail++;
+    /* With a stale Jacobian, retry at once with a fresh one before giving
+     * up on this step size (CVODE's Newton solver does the same). */
+    if (!s->jcur) {
+      call_setup = 1;
+      convfail = FAIL_BAD_J;
+      continue;
+    }
+    *why = fwhy;
+    return 1;
+  }
+}
+
+/* ---- step --------------------------------------------------------------- */
+
+/* Accept the step: update the history with the correction (zn[j] +=
+ * l[j]*acor), refresh the error weights in the same pass, then choose the
+ * next order and step size from the error estimates at q-1, q and q+1
+ * (CVODE's cvCompleteStep / cvPrepareNextStep / cvChooseEta). */
+static void bdf_complete(nk_bdf *s, double tnew, double dsm) {
+  const int n = s->n, q = s->q, qmax = s->qmax;
+  double *const *zn = s->zn;
+  const double *acor = s->acor;
+  const double rtol = s->rtol, *atol = s->atol;
+  double *ewt = s->ewt;
+  double l[NK_BDF_LMAX];
+  for (int j = 0; j <= q; ++j) l[j] = s->l[j];
+
+  s->st.nsteps++;
+  s->hu = s->h;
+  s->qu = q;
+  s->tn = tnew;
+  for (int i = q; i >= 2; --i) s->tau[i] = s->tau[i - 1];
+  if (q == 1 && s->st.nsteps > 1) s->tau[2] = s->tau[1];
+  s->tau[1] = s->h;
+
+  double dmin = DBL_MAX;
+  switch (q) { /* unrolled history update; l[0] = 1 */
+#define NK_UPD(J) zn[J][i] += l[J] * a
+  case 1:
+    for (int i = 0; i < n; ++i) {
+      const double a = acor[i];
+      const double y0 = zn[0][i] + a;
+      zn[0][i] = y0;
+      NK_UPD(1);
+      const double d = rtol * fabs(y0) + atol[i];
+      dmin = d < dmin ? d : dmin;
+      ewt[i] = 1.0 / d;
+    }
+    break;
+  case 2:
+    for (int i = 0; i < n; ++i) {
+      const double a = acor[i];
+      const double y0 = zn[0][i] + a;
+      zn[0][i] = y0;
+      NK_UPD(1); NK_UPD(2);
+      const double d = rtol * fabs(y0) + atol[i];
+      dmin = d < dmin ? d : dmin;
+      ewt[i] = 1.0 / d;
+    }
+    break;
+  default:
+    for (int i = 0; i < n; ++i) {
+      const double a = acor[i];
+      const double y0 = zn[0][i] + a;
+      zn[0][i] = y0;
+      for (int j = 1; j <= q; ++j) NK_UPD(j);
+      const double d = rtol * fabs(y0) + atol[i];
+      dmin = d < dmin ? d : dmin;
+      ewt[i] = 1.0 / d;
+    }
+    break;
+#undef NK_UPD
+  }
+  s->ewt_bad = !(dmin > 0.0);
+
+  s->qwait--;
+  if (s->qwait == 1 && q != qmax) {
+    /* Keep this correction for the order q+1 estimate of the next step. */
+    memcpy(zn[qmax], acor, (size_t)n * sizeof(double));
+    s->saved_tq5 = s->tq[5];
+  }
+
+  /* Next step size and order. */
+  s->qprime = q;
+  if (s->etamax == 1.0) { /* a failure in this step: no increase now */
+    if (s->qwait < 2) s->qwait = 2;
+    s->eta = 1.0;
+    s->hprime = s->h;
+    return;
+  }
+  const int L = q + 1;
+  /* etaq matters only when it reaches THRESH, i.e. when
+   * BIAS2*dsm <= (1/THRESH - ADDON)^L: skip the pow() otherwise. */
+  const double etaq = BIAS2 * dsm <= s->keep_cut[L]
+                          ? 1.0 / (pow(BIAS2 * dsm, 1.0 / L) + ADDON)
+                          : 0.0;
+  double eta = etaq;
+  if (s->qwait == 0) {
+    s->qwait = 2;
+    double etaqm1 = 0.0, etaqp1 = 0.0;
+    if (q > 1) {
+      const double ddn = bdf_wrms(n, zn[q], ewt) * s->tq[1];
+      etaqm1 = 1.0 / (pow(BIAS1 * ddn, 1.0 / q) + ADDON);
+    }
+    if (q != qmax && s->saved_tq5 != 0.0) {
+      const double cquot = (s->tq[5] / s->saved_tq5) * pow(s->h / s->tau[2], L);
+      const double *sav = zn[qmax];
+      double acc = 0.0;
+      for (int i = 0; i < n; ++i) {
+        const double d = (acor[i] - cquot * sav[i]) * ewt[i];
+        acc += d * d;
+      }
+      const double dup = sqrt(acc / n) * s->tq[3];
+      etaqp1 = 1.0 / (pow(BIAS3 * dup, 1.0 / (L + 1)) + ADDON);
+    }
+    /* Largest step wins; ties go to keeping the order. */
+    const double etam = fmax(etaqm1, fmax(etaq, etaqp1));
+    if (etam < THRESH) {
+      eta = 1.0;
+    } else if (etam == etaq) {
+      eta = etaq;
+    } else if (etam == etaqm1) {
+      eta = etaqm1;
+      s->qprime = q - 1;
+    } else {
+      eta = etaqp1;
+      s->qprime = q + 1;
+      /* zn[qmax] must hold the correction for the order increase. */
+      memcpy(zn[qmax], acor, (size_t)n * sizeof(double));
+    }
+  }
+  if (eta < THRESH) {
+    eta = 1.0;
+    s->qprime = q; /* never change order without changing h */
+  } else {
+    if (eta > s->etamax) eta = s->etamax;
+    const double r = fabs(s->h) * s->hmax_inv * eta;
+    if (r > 1.0) eta /= r;
+  }
+  s->eta = eta;
+  s->hprime = s->h * eta;
+}
+
+/* Map a persistent recoverable failure to the status reported. */
+static nk_status bdf_fail_status(nk_status why) {
+  switch (why) {
+  case NK_RHS_FAIL:
+  case NK_NONFINITE:
+  case NK_SINGULAR_MATRIX:
+  case NK_JAC_FAIL:
+    return why;
+  default:
+    return NK_CONV_FAILURE;
+  }
+}
+
+/* First call: evaluate f(t0, y0), choose h0, load zn[1] = h0 f0. */
+static nk_status bdf_start(nk_bdf *s) {
+  const int n = s->n;
+  double *f0 = s->zn[1];
+  int rc = s->ode->rhs(s->tn, s->zn[0], f0, s->ode->user);
+  s->st.nfev++;
+  if (rc != 0) return NK_RHS_FAIL;
+  for (int i = 0; i < n; ++i)
+    if (!isfinite(f0[i])) return NK_NONFINITE;
+  const double dir = s->tstop >= s->tn ? 1.0 : -1.0;
+  const double tdist = fabs(s->tstop - s->tn);
+  double h;
+  if (s->h0_opt > 0.0) {
+    h = dir * s->h0_opt;
+  } else {
+    nk_status st = bdf_hin(s, f0, dir, &h);
+    if (st != NK_SUCCESS) return st;
+  }
+  if (s->hmax_inv * fabs(h) > 1.0) h = dir * s->hmax;
+  if (fabs(h) > tdist) h = dir * tdist;
+  for (int i = 0; i < n; ++i) f0[i] *= h;
+  s->h = s->hscale = s->hprime = h;
+  s->eta = 1.0;
+  s->started = 1;
+  return NK_SUCCESS;
+}
+
+nk_status nk_bdf_step(nk_bdf *s, double *t_new) {
+  if (!s) return NK_ERR_ARGUMENT;
+  if (!s->initialised) return NK_NOT_INITIALISED;
+  if (t_new) *t_new = s->tn;
+  if (s->ewt_bad) return NK_ERR_ARGUMENT;
+  if (s->tn == s->tstop) return NK_TSTOP_REACHED;
+  const double dir = s->started ? (s->h > 0.0 ? 1.0 : -1.0)
+                                 : (s->tstop > s->tn ? 1.0 : -1.0);
+
+  if (!s->started) {
+    nk_status st = bdf_start(s);
+    if (st != NK_SUCCESS) return st;
+  } else {
+    /* Apply the order and step chosen at the end of the last step. */
+    if (s->qprime != s->q) {
+      bdf_adjust_order(s, s->qprime - s->q);
+      s->q = s->qprime;
+      s->qwait = s->q + 1;
+    }
+    double hnew = s->hprime;
+    if (s->hmax_inv * fabs(hnew) > 1.0) hnew = dir * s->hmax;
+    if ((s->tn + hnew - s->tstop) * dir > 0.0) hnew = s->tstop - s->tn;
+    if (hnew != s->h) bdf_rescale(s, hnew / s->h);
+  }
+
+  const double saved_t = s->tn;
+  const double tstop = s->tstop;
+  int nflag = FIRST_CALL, ncf = 0, nef = 0;
+  nk_status last_why = NK_SUCCESS; /* cause of the last recoverable failure */
+  for (;;) {
+    /* Step size underflow; report the cause if it was non-finite values. */
+    if (!(fabs(s->h) >= 10.0 * UROUND * fabs(s->tn)) || s->h == 0.0)
+      return last_why == NK_NONFINITE ? NK_NONFINITE : NK_STEP_TOO_SMALL;
+
+    /* Predict; land exactly on tstop when within roundoff of it. */
+    double tnew = saved_t + s->h;
+    if (isfinite(tstop) && (tstop - tnew) * dir <= 16.0 * UROUND * fabs(tstop))
+      tnew = tstop;
+    bdf_predict(s);
+    bdf_set_coeffs(s);
+    s->rl1 = 1.0 / s->l[1];
+    s->gamma = s->h * s->rl1;
+    if (s->st.nsteps == 0) s->gammap = s->gamma;
+    s->gamrat = s->st.nsteps > 0 ? s->gamma / s->gammap : 1.0;
+
+    nk_status why = NK_CONV_FAILURE;
+    const int r = bdf_nls(s, tnew, nflag, &why);
+    if (r != 0) {
+      bdf_restore(s);
+      if (r < 0) return why;
+      /* Recoverable: shrink h by 4 and retry (CVODE's cvHandleNFlag). */
+      ncf++;
+      last_why = why;
+      s->etamax = 1.0;
+      if (ncf >= MAXNCF) return bdf_fail_status(why);
+      nflag = PREV_CONV_FAIL;
+      bdf_rescale(s, ETACF);
+      continue;
+    }
+
+    /* Local error test: ||acor|| * tq[2] <= 1 (CVODE's cvDoErrorTest). */
+    const double dsm = s->acnrm * s->tq[2];
+    if (dsm <= 1.0) {
+      bdf_complete(s, tnew, dsm);
+      break;
+    }
+    s->st.nreject++;
+    s->st.nerrfail++;
+    nef++;
+    nflag = PREV_ERR_FAIL;
+    bdf_restore(s);
+    if (nef >= MAXNEF) return NK_ERR_FAILURE;
+    s->etamax = 1.0;
+    const int L = s->q + 1;
+    if (nef <= MXNEF1) {
+      double eta = 1.0 / (pow(BIAS2 * dsm, 1.0 / L) + ADDON);
+      if (eta < ETAMIN) eta = ETAMIN;
+      if (nef >= SMALL_NEF && eta > ETAMXF) eta = ETAMXF;
+      bdf_rescale(s, eta);
+      continue;
+    }
+    /* Repeated failures: drop to order 1 and, there, restart the history
+     * from f(tn, y) with a step reduced by ETAMIN. */
+    if (s->q > 1) {
+      bdf_adjust_order(s, -1);
+      s->q--;
+      s->qwait = s->q + 1;
+      bdf_rescale(s, ETAMIN);
+      continue;
+    }
+    int rc = s->ode->rhs(s->tn, s->zn[0], s->tempv, s->ode->user);
+    s->st.nfev++;
+    if (rc != 0) return NK_RHS_FAIL;
+    double acc = 0.0;
+    for (int i = 0; i < s->n; ++i) acc += s->tempv[i];
+    if (!isfinite(acc)) return NK_NONFINITE;
+    s->h *= ETAMIN;
+    s->hscale = s->h;
+    s->qwait = LONG_WAIT;
+    for (int i = 0; i < s->n; ++i) s->zn[1][i] = s->h * s->tempv[i];
+  }
+
+  s->etamax = ETAMX2;
+  s->st.order = s->qu;
+  s->st.hlast = s->hu;
+  if (t_new) *t_new = s->tn;
+  return s->tn == tstop ? NK_TSTOP_REACHED : NK_SUCCESS;
+}
+
+/* ---- output ------------------------------------------------------------- */
+
+/* y(t) = sum_j zn[j] s^j, s = (t - tn) / hscale (Horner). */
+nk_status nk_bdf_dense(const nk_bdf *s, double t, double *y) {
+  if (!s || !y || isnan(t)) return NK_ERR_ARGUMENT;
+  if (!s->initialised) return NK_NOT_INITIALISED;
+  const int n = s->n;
+  if (!s->started || s->hscale == 0.0) {
+    if (t != s->tn) return NK_ERR_ARGUMENT;
+    memcpy(y, s->zn[0], (size_t)n * sizeof(double));
+    return NK_SUCCESS;
+  }
+  const int q = s->q;
+  const double x = (t - s->tn) / s->hscale;
+  const double *zq = s->zn[q];
+  for (int i = 0; i < n; ++i) y[i] = zq[i];
+  for (int j = q - 1; j >= 0; --j) {
+    const double *z = s->zn[j];
+    for (int i = 0; i < n; ++i) y[i] = y[i] * x + z[i];
+  }
+  return NK_SUCCESS;
+}
+
+nk_status nk_bdf_get_state(const nk_bdf *s, double *t, double *y) {
+  if (!s) return NK_ERR_ARGUMENT;
+  if (!s->initialised) return NK_NOT_INITIALISED;
+  if (t) *t = s->tn;
+  if (y) memcpy(y, s->zn[0], (size_t)s->n * sizeof(double));
+  return NK_SUCCESS;
+}
+
+nk_status nk_bdf_get_stats(const nk_bdf *s, nk_stats *stats) {
+  if (!s || !stats) return NK_ERR_ARGUMENT;
+  *stats = s->st;
+  return NK_SUCCESS;
+}
