@@ -121,9 +121,10 @@ def _fixed_step_error(method, h, max_order=5):
 @pytest.mark.parametrize("method,order,max_order,hs", [
     ("radau5", 5, 5, [0.2, 0.1, 0.05]),
     ("bdf", 1, 1, [0.02, 0.01, 0.005]),
-    ("bdf", 2, 2, [0.02, 0.01, 0.005]),
 ])
 def test_empirical_order(method, order, max_order, hs):
+    # Fixed-step orders of the higher BDF orders are checked in tests/c/test_bdf.c,
+    # where a test hook pins the order (the public API varies it).
     errs = [_fixed_step_error(method, h, max_order) for h in hs]
     orders = [np.log2(errs[i] / errs[i + 1]) for i in range(len(errs) - 1)]
     assert all(abs(p - order) < 0.4 for p in orders), orders

@@ -44,7 +44,7 @@ def test_args_and_constant_jacobian():
     res = nk.solve_ivp(lambda t, y, s: s * (A @ y), (0, 1), [1.0, 1.0], args=(1.0,),
                        jac=A, rtol=1e-10, atol=1e-12, t_eval=[1.0])
     from scipy.linalg import expm
-    np.testing.assert_allclose(res.y[:, -1], expm(A) @ [1.0, 1.0], rtol=1e-8)
+    np.testing.assert_allclose(res.y[:, -1], expm(A) @ [1.0, 1.0], rtol=1e-8, atol=1e-12)
 
 
 def test_backward_integration():

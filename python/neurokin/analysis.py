@@ -210,15 +210,18 @@ def _reduced_system(sim, laws: ConservationLaws, totals: np.ndarray, p):
     return F, JF
 
 
-def _newton(F, JF, y, tol, max_iter, nonneg):
-    """Damped Newton with a backtracking line search on ||F||."""
+def _newton(F, JF, y, tol, max_iter, nonneg, step_tol=1e-9):
+    """Damped Newton with a backtracking line search on max|F|.
+
+    Converged when the residual is below ``tol`` *and* the Newton step is
+    negligible relative to the state (scaled by ``step_tol*|y| + tol``): a small
+    residual alone also holds on slow manifolds far from the steady state.
+    """
     f = F(y)
     fn = np.max(np.abs(f))
     for it in range(1, max_iter + 1):
         if not np.isfinite(fn):
             return y, fn, it, False
-        if fn <= tol:
-            return y, fn, it - 1, True
         J = JF(y)
         try:
             dy = np.linalg.solve(J, -f)
@@ -226,20 +229,24 @@ def _newton(F, JF, y, tol, max_iter, nonneg):
             dy = np.linalg.lstsq(J, -f, rcond=None)[0]
         if not np.all(np.isfinite(dy)):
             return y, fn, it, False
+        small_step = np.all(np.abs(dy) <= step_tol * np.abs(y) + tol)
+        if fn <= tol and small_step:
+            return y, fn, it - 1, True
         lam = 1.0
         while lam > 1e-8:
             yt = y + lam * dy
             if nonneg:
-                yt = np.where(yt < 0, 0.5 * y * (yt < 0) + yt * (yt >= 0), yt)
+                # keep concentrations non-negative: halve the distance to zero instead
+                yt = np.where(yt < 0, 0.5 * y, yt)
             ft = F(yt)
             fnt = np.max(np.abs(ft))
-            if np.isfinite(fnt) and fnt < (1 - 1e-4 * lam) * fn:
+            if np.isfinite(fnt) and (fnt < (1 - 1e-4 * lam) * fn or fnt <= tol):
                 break
             lam *= 0.5
         else:
             return y, fn, it, False
         y, f, fn = yt, ft, fnt
-    return y, fn, max_iter, fn <= tol
+    return y, fn, max_iter, False
 
 
 def steady_state(sim, initial=None, parameters=None, **options):
