@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from . import expr as _expr
 
-__all__ = ["check_expression", "compile_model", "parameter_layout"]
+__all__ = ["parse_expression", "compile_model", "parameter_layout"]
+
+TIME_NAMES = ("t", "time")
 
 
-def check_expression(text: str, names) -> None:
+def parse_expression(text: str, names):
     """Parse and check one expression against the allowed names (raises)."""
-    _expr.parse(text, names=set(names), time_names=("t", "time"))
+    return _expr.parse(text, names=names, time_names=TIME_NAMES)
 
 
 def parameter_layout(model) -> list:
@@ -24,8 +26,8 @@ def compile_model(model):
     """Compile a Model; returns (CompiledModel, CompiledODE)."""
     from ._core import CompiledModel
     pnames = parameter_layout(model)
-    code = _expr.compile_odes(model.rhs_expressions(), model.species_names, pnames,
-                              time_names=("t", "time"))
+    code = _expr.compile_odes(model.rhs_nodes(), model.species_names, pnames,
+                              time_names=TIME_NAMES)
     r, j = code.rhs_tape, code.jac_tape
     cm = CompiledModel(len(model.species), len(pnames), r.consts, r.code, r.out,
                        j.consts, j.code, j.out, code.colptr, code.rowind)

@@ -12,7 +12,7 @@ from libc.string cimport memcpy, memset
 from libc.math cimport isfinite
 from cpython.exc cimport PyErr_CheckSignals
 
-from neurokin.errors import SolverError, ShapeError
+from neurokin.errors import SolverError, ShapeError, InvalidValueError
 
 cnp.import_array()
 
@@ -27,6 +27,33 @@ def status_message(int code):
 def status_name(int code):
     """Symbolic name of a core status code, without the NK_ prefix."""
     return nk_status_name(code).decode()[3:]
+
+
+def time_grid(t_eval, double t0, double t1):
+    """Output times as a contiguous float64 array, checked in one C loop:
+    1-D, finite, within [t0, t1] (either direction) and sorted along it."""
+    cdef cnp.ndarray arr = np.ascontiguousarray(t_eval, dtype=np.float64)
+    if arr.ndim != 1:
+        raise ShapeError(f"t_eval must be 1-D, got shape {np.shape(t_eval)}")
+    cdef double[::1] te = arr
+    cdef Py_ssize_t k, m = te.shape[0]
+    cdef double lo = t0 if t0 < t1 else t1, hi = t1 if t0 < t1 else t0
+    cdef double slack = 1e-12 * (abs(lo) if abs(lo) > abs(hi) else abs(hi))
+    cdef double d = 1.0 if t1 > t0 else -1.0, v
+    for k in range(m):
+        v = te[k]
+        if not isfinite(v):
+            raise InvalidValueError(f"t_eval must be finite (t_eval[{k}] = {v})")
+        if v < lo - slack or v > hi + slack:
+            raise InvalidValueError(f"t_eval must lie within [{lo}, {hi}] "
+                                    f"(t_eval[{k}] = {v})")
+        if k and (v - te[k - 1]) * d < 0:
+            raise InvalidValueError("t_eval must be sorted in the direction of integration "
+                                    f"(t_eval[{k}] = {v} after {te[k - 1]})")
+    # clip the slack so the driver never sees a time past the end
+    if m and (te[0] < lo or te[0] > hi or te[m - 1] < lo or te[m - 1] > hi):
+        arr = np.clip(arr, lo, hi)
+    return arr
 
 
 cdef int _check(nk_status st) except -1:

@@ -79,17 +79,7 @@ def solve_ivp(fun, t_span, y0, method="BDF", t_eval=None, dense_output=False, ev
     n = y.size
     r = V.rtol_value(rtol)
     a = V.atol_array(atol, n)
-    te = None
-    if t_eval is not None:
-        te = np.ascontiguousarray(t_eval, dtype=float)
-        if te.ndim != 1:
-            raise ShapeError(f"t_eval must be 1-D, got shape {te.shape}")
-        lo, hi = min(t0, t1), max(t0, t1)
-        if te.size and (te.min() < lo or te.max() > hi or not np.all(np.isfinite(te))):
-            raise InvalidValueError(f"values in t_eval are not within t_span {t_span!r}")
-        d = np.diff(te)
-        if (t1 > t0 and np.any(d < 0)) or (t1 < t0 and np.any(d > 0)):
-            raise InvalidValueError("values in t_eval are not properly sorted")
+    te = V.time_grid(t_eval, t0, t1)
     if args is not None and not isinstance(args, tuple):
         args = (args,)
     if jac is not None and not callable(jac):

@@ -109,7 +109,9 @@ class Model:
     odes: tuple = ()           # ((species_id, expression), ...) for ODE models
     name: str = "model"
     notes: str = ""
-    _index: dict = field(default=None, compare=False, repr=False, hash=False)
+    # parsed expressions {text: Node} for the name set they were checked
+    # against; carried by with_parameters/with_initial, rebuilt otherwise
+    _parsed: tuple = field(default=None, compare=False, repr=False, hash=False)
 
     # -- construction ----------------------------------------------------
     def __post_init__(self):
@@ -222,15 +224,22 @@ class Model:
                     raise UnknownNameError(f"reaction {r.id!r} names unknown species {s!r}")
                 _check_number(n, f"stoichiometry of {s!r} in reaction {r.id!r}")
         # parse every expression now, so errors surface at construction
-        from ._compile import check_expression
-        names = set(sp) | {p.id for p in self.parameters_} | comp_ids
+        from ._compile import parse_expression
+        names = frozenset(sp) | {p.id for p in self.parameters_} | comp_ids
+        if self._parsed is not None and self._parsed[0] == names:
+            cache = self._parsed[1]
+        else:
+            cache = {}
         for owner, text in self._expressions():
+            if text in cache:
+                continue
             try:
-                check_expression(text, names)
+                cache[text] = parse_expression(text, names)
             except Exception as exc:  # add where the expression lives
                 if hasattr(exc, "add_note"):
                     exc.add_note(f"in {owner}")
                 raise
+        object.__setattr__(self, "_parsed", (names, cache))
 
     def _expressions(self):
         for s, e in self.odes:
@@ -264,26 +273,35 @@ class Model:
 
     def rhs_expressions(self) -> list:
         """Right-hand side of each state as an expression string."""
+        return [str(node) for node in self.rhs_nodes()]
+
+    def rhs_nodes(self) -> list:
+        """Right-hand side of each state as a parsed expression (neurokin.expr.Node)."""
+        from . import expr as E
+        cache = self._parsed[1]
         if self.odes:
-            return [e for _, e in self.odes]
+            return [cache[e] for _, e in self.odes]
         vol = self.compartment_sizes
-        terms: dict[str, list] = {s.id: [] for s in self.species}
+        terms: dict = {s.id: [] for s in self.species}
         for r in self.reactions:
+            rate = cache[r.rate]
             for s, n in r.stoichiometry:
                 n = float(n)
                 if n == 0:
                     continue
-                coef = "" if n == 1 else ("-" if n == -1 else f"{n!r}*")
-                terms[s].append(f"{coef}({r.rate})")
+                terms[s].append(rate if n == 1 else E.neg(rate) if n == -1
+                                else E.mul(E.const(n), rate))
         out = []
         for s in self.species:
             if s.constant or not terms[s.id]:
-                out.append("0")
+                out.append(E.const(0.0))
                 continue
-            expr = " + ".join(terms[s.id]).replace("+ -", "- ")
-            if s.compartment in vol and vol[s.compartment] != 1.0:
-                expr = f"({expr}) / {s.compartment}"
-            out.append(expr)
+            acc = terms[s.id][0]
+            for t in terms[s.id][1:]:
+                acc = E.add(acc, t)
+            if vol.get(s.compartment, 1.0) != 1.0:
+                acc = E.div(acc, E.sym(s.compartment))
+            out.append(acc)
         return out
 
     def stoichiometry_matrix(self):
