@@ -8,7 +8,7 @@ brain's transmitter network.
 from .errors import (ArityError, ExpressionError, InvalidValueError, ModelError,
                      NeurokinError, OptionError, ShapeError, SolverError, UnknownNameError,
                      UnsupportedSBMLFeature)
-from .model import Compartment, Model, ModelBuilder, Parameter, Reaction, Species
+from .model import Compartment, Event, Model, ModelBuilder, Parameter, Reaction, Species
 from .result import Result, Status
 from .simulator import Simulator
 from .ivp import OdeResult, solve_ivp
@@ -17,7 +17,7 @@ from . import ratelaws
 __version__ = "0.1.0"
 
 __all__ = [
-    "Model", "ModelBuilder", "Species", "Parameter", "Compartment", "Reaction",
+    "Model", "ModelBuilder", "Species", "Parameter", "Compartment", "Reaction", "Event",
     "Simulator", "Result", "Status", "solve_ivp", "OdeResult", "ratelaws",
     "NeurokinError", "ExpressionError", "UnknownNameError", "ArityError", "ModelError",
     "InvalidValueError", "ShapeError", "OptionError", "SolverError",

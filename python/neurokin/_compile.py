@@ -22,13 +22,41 @@ def parameter_layout(model) -> list:
     return model.parameter_names + [c.id for c in model.compartments]
 
 
+_COMPARISONS = {_expr.Op.LT, _expr.Op.LE, _expr.Op.GT, _expr.Op.GE, _expr.Op.EQ,
+                _expr.Op.NE}
+
+
+def event_roots(model) -> list:
+    """Root functions of the events: (event index, g) for every comparison
+    ``a <op> b`` inside a trigger, with g = a - b (a trigger can only change
+    value where one of its comparisons does)."""
+    roots = []
+    for k, ev in enumerate(model.events):
+        seen = set()
+        for node in _expr.postorder([model.node(ev.trigger)]):
+            if node.op in _COMPARISONS and node not in seen:
+                seen.add(node)
+                roots.append((k, _expr.sub(node.args[0], node.args[1])))
+    return roots
+
+
+def _tape_arrays(nodes, model, pnames):
+    tape = _expr.compile_program(nodes, model.species_names, pnames, TIME_NAMES)
+    return tape.consts, tape.code, tape.out
+
+
 def compile_model(model):
-    """Compile a Model; returns (CompiledModel, CompiledODE)."""
+    """Compile a Model; returns (CompiledModel, CompiledODE, roots)."""
     from ._core import CompiledModel
     pnames = parameter_layout(model)
     code = _expr.compile_odes(model.rhs_nodes(), model.species_names, pnames,
                               time_names=TIME_NAMES)
     r, j = code.rhs_tape, code.jac_tape
+    roots = event_roots(model)
+    root_arrays = _tape_arrays([g for _, g in roots], model, pnames) if roots else None
+    obs_arrays = (_tape_arrays([model.node(e) for _, e in model.observables], model, pnames)
+                  if model.observables else None)
     cm = CompiledModel(len(model.species), len(pnames), r.consts, r.code, r.out,
-                       j.consts, j.code, j.out, code.colptr, code.rowind)
-    return cm, code
+                       j.consts, j.code, j.out, code.colptr, code.rowind,
+                       root_arrays, obs_arrays)
+    return cm, code, roots

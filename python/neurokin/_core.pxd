@@ -66,17 +66,21 @@ cdef extern from "nk_model.h":
         int nnz
         const int *colptr
         const int *rowind
+        int n_roots
+        nk_tape roots
     ctypedef struct nk_model_ctx:
         const nk_model *model
         double *rhs_work
         double *jac_work
         double *jac_vals
+        double *roots_work
     nk_status nk_model_check(const nk_model *m) nogil
     nk_status nk_model_ctx_init(nk_model_ctx *ctx, const nk_model *m, const double *p,
                                 double *rhs_work, double *jac_work, double *jac_vals) nogil
     void nk_model_ode(nk_model_ctx *ctx, nk_ode *ode) nogil
     int nk_model_rhs(double t, const double *y, double *ydot, void *user) nogil
     int nk_model_jac_dense(double t, const double *y, const double *fy, double *J, void *user) nogil
+    int nk_model_roots(double t, const double *y, double *g, void *user) nogil
 
 cdef extern from "nk_integrator.h":
     ctypedef enum nk_method:
@@ -85,6 +89,9 @@ cdef extern from "nk_integrator.h":
     ctypedef struct nk_integrator:
         pass
     ctypedef int (*nk_monitor_fn)(double t, void *user) noexcept
+    ctypedef int (*nk_root_fn)(double t, const double *y, double *g, void *user) noexcept
+    nk_status nk_integrator_set_roots(nk_integrator *it, int n_roots, nk_root_fn g, void *user) nogil
+    nk_status nk_integrator_get_root_info(const nk_integrator *it, double *t_root, int *fired) nogil
     nk_status nk_integrator_create(nk_method method, int n, nk_integrator **out) nogil
     void nk_integrator_free(nk_integrator **p) nogil
     nk_status nk_integrator_set_tolerances(nk_integrator *it, double rtol, const double *atol) nogil

@@ -92,16 +92,22 @@ cdef int _monitor(double t, void *user) noexcept with gil:
 
 
 cdef class CompiledModel:
-    """A compiled model: rhs and Jacobian tapes with the Jacobian pattern.
+    """A compiled model: rhs and Jacobian tapes with the Jacobian pattern, and
+    optionally event root functions and observables (outputs computed from the
+    state on every result row).
 
     Shared read-only by every integration that uses it (in any thread).
     """
     cdef nk_model m
-    cdef object _keep
-    cdef readonly int n_y, n_p, nnz
+    cdef nk_tape obs
+    cdef object _keep, _args
+    cdef readonly int n_y, n_p, nnz, n_roots, n_obs
 
     def __cinit__(self, int n_y, int n_p, rhs_consts, rhs_code, rhs_out,
-                  jac_consts, jac_code, jac_out, colptr, rowind):
+                  jac_consts, jac_code, jac_out, colptr, rowind, roots=None,
+                  observables=None):
+        self._args = (n_y, n_p, rhs_consts, rhs_code, rhs_out, jac_consts, jac_code,
+                      jac_out, colptr, rowind, roots, observables)
         arrays = []
 
         def f64(a):
@@ -114,39 +120,49 @@ cdef class CompiledModel:
             arrays.append(a)
             return a
 
-        cdef cnp.ndarray rc = f64(rhs_consts), rk = i32(rhs_code), ro = i32(rhs_out)
-        cdef cnp.ndarray jc = f64(jac_consts), jk = i32(jac_code), jo = i32(jac_out)
         cdef cnp.ndarray cp = i32(colptr), ri = i32(rowind)
-        if rk.shape[0] % 4 or jk.shape[0] % 4:
-            raise ShapeError("tape code must have 4 ints per instruction")
         if cp.shape[0] != n_y + 1:
             raise ShapeError(f"colptr must have n_y + 1 = {n_y + 1} entries, got {cp.shape[0]}")
-        self._keep = tuple(arrays)
         self.n_y, self.n_p, self.nnz = n_y, n_p, ri.shape[0]
         self.m.n_y = n_y
         self.m.n_p = n_p
         self.m.nnz = ri.shape[0]
         self.m.colptr = <const int *>cp.data
         self.m.rowind = <const int *>ri.data if ri.shape[0] else NULL
-        for tape, consts, code, out in ((0, rc, rk, ro), (1, jc, jk, jo)):
-            self._fill(tape, consts, code, out, n_y, n_p)
+        _fill_tape(&self.m.rhs, f64(rhs_consts), i32(rhs_code), i32(rhs_out), n_y, n_p)
+        _fill_tape(&self.m.jac, f64(jac_consts), i32(jac_code), i32(jac_out), n_y, n_p)
+        self.m.n_roots = 0
+        self.n_roots = 0
+        if roots is not None:
+            _fill_tape(&self.m.roots, f64(roots[0]), i32(roots[1]), i32(roots[2]), n_y, n_p)
+            self.m.n_roots = self.m.roots.n_out
+            self.n_roots = self.m.roots.n_out
+        self.n_obs = 0
+        if observables is not None:
+            _fill_tape(&self.obs, f64(observables[0]), i32(observables[1]),
+                       i32(observables[2]), n_y, n_p)
+            _check(nk_tape_check(&self.obs))
+            self.n_obs = self.obs.n_out
+        self._keep = tuple(arrays)
         _check(nk_model_check(&self.m))
 
-    cdef _fill(self, int which, cnp.ndarray consts, cnp.ndarray code, cnp.ndarray out,
-               int n_y, int n_p):
-        cdef nk_tape *t = &self.m.rhs if which == 0 else &self.m.jac
-        t.n_const = consts.shape[0]
-        t.consts = <const double *>consts.data if consts.shape[0] else NULL
-        t.n_p = n_p
-        t.n_y = n_y
-        t.n_instr = code.shape[0] // 4
-        t.code = <const int *>code.data if code.shape[0] else NULL
-        t.n_out = out.shape[0]
-        t.out = <const int *>out.data if out.shape[0] else NULL
-
     def __reduce__(self):
-        k = self._keep
-        return (CompiledModel, (self.n_y, self.n_p, k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7]))
+        return (CompiledModel, self._args)
+
+
+cdef int _fill_tape(nk_tape *t, cnp.ndarray consts, cnp.ndarray code, cnp.ndarray out,
+                    int n_y, int n_p) except -1:
+    if code.shape[0] % 4:
+        raise ShapeError("tape code must have 4 ints per instruction")
+    t.n_const = consts.shape[0]
+    t.consts = <const double *>consts.data if consts.shape[0] else NULL
+    t.n_p = n_p
+    t.n_y = n_y
+    t.n_instr = code.shape[0] // 4
+    t.code = <const int *>code.data if code.shape[0] else NULL
+    t.n_out = out.shape[0]
+    t.out = <const int *>out.data if out.shape[0] else NULL
+    return 0
 
 
 cdef class ModelRunner:
@@ -160,8 +176,9 @@ cdef class ModelRunner:
     cdef nk_linsol *ls
     cdef nk_model_ctx ctx
     cdef nk_ode ode
-    cdef cnp.ndarray rhs_work, jac_work, jac_vals
+    cdef cnp.ndarray rhs_work, jac_work, jac_vals, roots_work, obs_work
     cdef bint _ok
+    cdef int _last
 
     def __cinit__(self, CompiledModel model):
         self._ok = False
@@ -173,6 +190,11 @@ cdef class ModelRunner:
         self.rhs_work = np.zeros(max(<Py_ssize_t>nk_tape_work_size(&model.m.rhs), 1))
         self.jac_work = np.zeros(max(<Py_ssize_t>nk_tape_work_size(&model.m.jac), 1))
         self.jac_vals = np.zeros(max(model.nnz, 1))
+        self.roots_work = np.zeros(max(<Py_ssize_t>nk_tape_work_size(&model.m.roots), 1)
+                                   if model.n_roots else 1)
+        self.obs_work = np.zeros(max(<Py_ssize_t>nk_tape_work_size(&model.obs), 1)
+                                 if model.n_obs else 1)
+        self._last = -1
         self._ok = True
 
     def __dealloc__(self):
@@ -191,6 +213,7 @@ cdef class ModelRunner:
         if p.shape[0] != self.model.n_p:
             raise ShapeError(f"expected {self.model.n_p} parameters, got {p.shape[0]}")
         cdef const double *pp = &p[0] if p.shape[0] else NULL
+        self.ctx.roots_work = <double *>self.roots_work.data
         _check(nk_model_ctx_init(&self.ctx, &self.model.m, pp, <double *>self.rhs_work.data,
                                  <double *>self.jac_work.data, <double *>self.jac_vals.data))
         nk_model_ode(&self.ctx, &self.ode)
@@ -220,11 +243,70 @@ cdef class ModelRunner:
 
     def run(self, int method, double t0, double t_end, const double[::1] y0,
             const double[::1] p, t_eval, double rtol, const double[::1] atol,
-            long max_steps=500000, double h0=0.0, double hmax=0.0, int max_order=5):
-        """Integrate; returns (t, y, status, stats).  Rows before a failure are kept."""
+            long max_steps=500000, double h0=0.0, double hmax=0.0, int max_order=5,
+            bint roots=False):
+        """Integrate; returns (t, y, status, stats).  Rows before a failure are kept.
+
+        With ``roots`` (models with event root functions) the run stops at the
+        first crossing with status NK_ROOT_FOUND (3); see ``last_root``.
+        """
         self._bind(p)
-        return _drive(self._integrator(method), &self.ode, self.ls, t0, t_end, y0, t_eval,
+        cdef nk_integrator *it = self._integrator(method)
+        if roots and self.model.n_roots:
+            _check(nk_integrator_set_roots(it, self.model.n_roots, nk_model_roots, &self.ctx))
+        else:
+            _check(nk_integrator_set_roots(it, 0, NULL, NULL))
+        self._last = method
+        return _drive(it, &self.ode, self.ls, t0, t_end, y0, t_eval,
                       rtol, atol, max_steps, h0, hmax, max_order, method, None)
+
+    def last_root(self):
+        """(t_root, fired) after a run returned NK_ROOT_FOUND: fired[k] is +1
+        (root function k crossed upwards), -1 (downwards) or 0."""
+        if self._last < 0:
+            raise SolverError("no run yet")
+        cdef double tr = 0.0
+        fired = np.zeros(max(self.model.n_roots, 1), dtype=np.intc)
+        cdef int[::1] fv = fired
+        nk_integrator_get_root_info(self.its[self._last], &tr, &fv[0])
+        return tr, fired[:self.model.n_roots]
+
+    def state_at(self, double t):
+        """The last run's dense output at t (within its last step)."""
+        if self._last < 0:
+            raise SolverError("no run yet")
+        out = np.empty(self.model.n_y)
+        cdef double[::1] o = out
+        _check(nk_integrator_dense(self.its[self._last], t, &o[0]))
+        return out
+
+    def roots(self, double t, const double[::1] y, const double[::1] p):
+        """Root function values g(t, y) (events)."""
+        self._bind(p)
+        out = np.empty(max(self.model.n_roots, 1))
+        cdef double[::1] o = out
+        if self.model.n_roots:
+            nk_model_roots(t, &y[0], &o[0], &self.ctx)
+        return out[:self.model.n_roots]
+
+    def observe(self, const double[::1] t, const double[:, ::1] y, const double[::1] p):
+        """Observables at each row (t[k], y[k]): array (rows, n_obs)."""
+        cdef int n_obs = self.model.n_obs
+        cdef Py_ssize_t k, rows = t.shape[0]
+        if y.shape[0] != rows or (rows and y.shape[1] != self.model.n_y):
+            raise ShapeError("y must be (len(t), n_y)")
+        if p.shape[0] != self.model.n_p:
+            raise ShapeError(f"expected {self.model.n_p} parameters, got {p.shape[0]}")
+        out = np.empty((rows, n_obs))
+        if n_obs == 0 or rows == 0:
+            return out
+        cdef double[:, ::1] o = out
+        cdef double *w = <double *>self.obs_work.data
+        nk_tape_bind(&self.model.obs, &p[0] if p.shape[0] else NULL, w)
+        with nogil:
+            for k in range(rows):
+                nk_tape_eval(&self.model.obs, t[k], &y[k, 0], w, &o[k, 0])
+        return out
 
 
 cdef tuple _drive(nk_integrator *it, nk_ode *ode, nk_linsol *ls, double t0, double t_end,

@@ -23,7 +23,8 @@ from typing import Iterable, Mapping
 
 from .errors import InvalidValueError, ModelError, UnknownNameError
 
-__all__ = ["Species", "Parameter", "Compartment", "Reaction", "Model", "ModelBuilder"]
+__all__ = ["Species", "Parameter", "Compartment", "Reaction", "Event", "Model",
+           "ModelBuilder"]
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _RESERVED = {"t", "time"}
@@ -94,6 +95,29 @@ class Reaction:
 
 
 @dataclass(frozen=True)
+class Event:
+    """A discrete event (SBML semantics).
+
+    When ``trigger`` (a boolean expression) turns from false to true, the
+    ``assignments`` ((target, expression), ...) are executed after ``delay``
+    (an expression, evaluated at trigger time; None = immediately).  Targets
+    are species or parameters.  ``persistent=False`` cancels a delayed
+    execution whose trigger turned false meanwhile; ``initial_value`` is the
+    trigger's value just before t0; ``use_values_from_trigger_time`` evaluates
+    the assignments at trigger time rather than at execution; ``priority``
+    orders simultaneous events (higher first).
+    """
+    id: str
+    trigger: str
+    assignments: tuple = ()
+    delay: str | None = None
+    priority: str | None = None
+    persistent: bool = True
+    initial_value: bool = True
+    use_values_from_trigger_time: bool = True
+
+
+@dataclass(frozen=True)
 class Model:
     """An immutable model description.
 
@@ -107,6 +131,8 @@ class Model:
     compartments: tuple = ()
     reactions: tuple = ()
     odes: tuple = ()           # ((species_id, expression), ...) for ODE models
+    observables: tuple = ()    # ((id, expression), ...): outputs computed on every row
+    events: tuple = ()         # (Event, ...)
     name: str = "model"
     notes: str = ""
     # parsed expressions {text: Node} for the name set they were checked
@@ -121,7 +147,9 @@ class Model:
     def from_odes(cls, odes: Mapping[str, str], initial: Mapping[str, float],
                   parameters: Mapping[str, float] | None = None, *, name: str = "model",
                   units: Mapping[str, str] | None = None,
-                  descriptions: Mapping[str, str] | None = None) -> "Model":
+                  descriptions: Mapping[str, str] | None = None,
+                  observables: Mapping[str, str] | None = None,
+                  events: Iterable["Event"] | None = None) -> "Model":
         """A model given as ODEs ``d(state)/dt = expression``.
 
         Parameters
@@ -132,6 +160,10 @@ class Model:
             Initial value of every state (any sign: general ODEs).
         parameters : dict[str, float], optional
             Named constants used in the expressions (any sign).
+        observables : dict[str, str], optional
+            Named expressions computed on every result row (``r[name]``).
+        events : iterable of Event, optional
+            Discrete events (see :class:`Event`).
         """
         if not isinstance(odes, Mapping) or not odes:
             raise ModelError("odes must be a non-empty dict {state: expression}")
@@ -158,7 +190,9 @@ class Model:
             if not isinstance(e, str):
                 raise ModelError(f"right-hand side of {s!r} must be a string expression")
         return cls(species=species, parameters_=params,
-                   odes=tuple((s, odes[s]) for s in odes), name=name)
+                   odes=tuple((s, odes[s]) for s in odes),
+                   observables=tuple((dict(observables or {})).items()),
+                   events=tuple(events or ()), name=name)
 
     @classmethod
     def from_reactions(cls, reactions: Iterable, initial: Mapping[str, float],
@@ -223,6 +257,18 @@ class Model:
                 if s not in sp:
                     raise UnknownNameError(f"reaction {r.id!r} names unknown species {s!r}")
                 _check_number(n, f"stoichiometry of {s!r} in reaction {r.id!r}")
+        for oid, _ in self.observables:
+            _check_name(oid, "observable")
+            if oid in ids:
+                raise ModelError(f"observable id {oid!r} is already used by a {ids[oid]}")
+        targets = set(sp) | {p.id for p in self.parameters_} | comp_ids
+        for ev in self.events:
+            if not isinstance(ev, Event):
+                raise ModelError(f"events must be neurokin.Event objects, got {ev!r}")
+            for tgt, _ in ev.assignments:
+                if tgt not in targets:
+                    raise UnknownNameError(f"event {ev.id!r} assigns to unknown "
+                                           f"species or parameter {tgt!r}")
         # parse every expression now, so errors surface at construction
         from ._compile import parse_expression
         names = frozenset(sp) | {p.id for p in self.parameters_} | comp_ids
@@ -246,6 +292,19 @@ class Model:
             yield f"d({s})/dt", e
         for r in self.reactions:
             yield f"rate of reaction {r.id!r}", r.rate
+        for oid, e in self.observables:
+            yield f"observable {oid!r}", e
+        for ev in self.events:
+            yield f"trigger of event {ev.id!r}", ev.trigger
+            for tgt, e in ev.assignments:
+                yield f"assignment to {tgt!r} in event {ev.id!r}", e
+            for what in ("delay", "priority"):
+                if getattr(ev, what) is not None:
+                    yield f"{what} of event {ev.id!r}", getattr(ev, what)
+
+    def node(self, text: str):
+        """The parsed expression of one of this model's expression strings."""
+        return self._parsed[1][text]
 
     # -- read access -----------------------------------------------------
     @property

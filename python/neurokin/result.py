@@ -56,7 +56,8 @@ class Result:
         Human-readable outcome.
     """
 
-    __slots__ = ("t", "y", "names", "stats", "status", "message", "method", "_index")
+    __slots__ = ("t", "y", "names", "stats", "status", "message", "method", "_index",
+                 "observables")
 
     def __init__(self, t, y, names, stats, status, message, method="", index=None):
         self.t = t
@@ -67,6 +68,7 @@ class Result:
         self.message = message
         self.method = method
         self._index = index
+        self.observables = {}  # name -> column of an observable
 
     @property
     def success(self) -> bool:
@@ -79,12 +81,20 @@ class Result:
             return self._index[name]
         except KeyError:
             import difflib
-            close = difflib.get_close_matches(str(name), self.names, n=3)
+            close = difflib.get_close_matches(str(name), self.names + list(self.observables),
+                                              n=3)
             hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
             raise UnknownNameError(f"no species {name!r} in this result{hint}") from None
 
     def __getitem__(self, name: str) -> np.ndarray:
-        """One column (the time course of one species) by name."""
+        """One column (the time course of a species or an observable) by name."""
+        if self._index is None:
+            self._index = {n: i for i, n in enumerate(self.names)}
+        i = self._index.get(name)
+        if i is not None:
+            return self.y[:, i]
+        if name in self.observables:
+            return self.observables[name]
         return self.y[:, self._column(name)]
 
     def __len__(self) -> int:
@@ -95,13 +105,16 @@ class Result:
         return dict(zip(self.names, self.y[-1].tolist())) if len(self.t) else {}
 
     def to_pandas(self):
-        """A DataFrame indexed by time with one column per species (needs pandas)."""
+        """A DataFrame indexed by time: one column per species, then observables."""
         import pandas as pd
-        return pd.DataFrame(self.y, index=pd.Index(self.t, name="time"), columns=self.names)
+        df = pd.DataFrame(self.y, index=pd.Index(self.t, name="time"), columns=self.names)
+        for k, v in self.observables.items():
+            df[k] = v
+        return df
 
     def __reduce__(self):
-        return (Result, (self.t, self.y, self.names, self.stats, self.status, self.message,
-                         self.method))
+        return (_rebuild, (self.t, self.y, self.names, self.stats, self.status, self.message,
+                           self.method, self.observables))
 
     def __eq__(self, other) -> bool:
         if not isinstance(other, Result):
@@ -113,3 +126,9 @@ class Result:
         return (f"<neurokin.Result {self.status.name}: {len(self.t)} points, "
                 f"{len(self.names)} species, t=[{self.t[0] if len(self.t) else ''}"
                 f"..{self.t[-1] if len(self.t) else ''}], {self.stats.get('n_steps', 0)} steps>")
+
+
+def _rebuild(t, y, names, stats, status, message, method, observables):
+    r = Result(t, y, names, stats, status, message, method)
+    r.observables = observables
+    return r

@@ -32,7 +32,8 @@ class Simulator:
         if not isinstance(model, Model):
             raise TypeError(f"Simulator needs a neurokin.Model, got {type(model).__name__}")
         self.model = model
-        self._compiled, self._code = compile_model(model)
+        self._compiled, self._code, self._roots = compile_model(model)
+        self.observable_names = [o for o, _ in model.observables]
         self._runner = ModelRunner(self._compiled)
         self._lock = threading.Lock()
         self.names = model.species_names
@@ -112,12 +113,17 @@ class Simulator:
         p = self._params(parameters)
         a = self._atol(atol)
         r = V.rtol_value(rtol)
+        if self.model.events:
+            from .events import simulate_with_events
+            with self._lock:
+                return simulate_with_events(self, t0, t1, te, m, r, a, y0, p, options)
         with self._lock:
             t, y, code, stats = self._runner.run(
                 METHODS[m], t0, t1, y0, p, te, r, a,
                 int(options.get("max_steps", 500000)), float(options.get("h0", 0.0)),
                 float(options.get("hmax", 0.0)), int(options.get("max_order", 5)))
-        return _result(t, y, self.names, stats, code, m, t1)
+            obs = self._runner.observe(t, y, p) if self.observable_names else None
+        return _result(t, y, self.names, stats, code, m, t1, self.observable_names, obs)
 
     def rhs(self, y=None, t: float = 0.0, parameters: dict | None = None) -> np.ndarray:
         """The right-hand side f(t, y) (state defaults to the model's initial state)."""
@@ -168,7 +174,7 @@ class Simulator:
         return f"<neurokin.Simulator of {self.model!r}>"
 
 
-def _result(t, y, names, stats, code, method, t_end) -> Result:
+def _result(t, y, names, stats, code, method, t_end, obs_names=(), obs=None) -> Result:
     status = Status.from_code(code)
     if status == Status.SUCCESS:
         message = "The solver successfully reached the end of the integration interval."
@@ -176,4 +182,7 @@ def _result(t, y, names, stats, code, method, t_end) -> Result:
         t_reached = t[-1] if len(t) else float("nan")
         message = (f"{status.name}: {status_message(code)} (last output at t={t_reached:g}, "
                    f"t_end={t_end:g})")
-    return Result(t, y, names, stats, status, message, method)
+    res = Result(t, y, names, stats, status, message, method)
+    if obs is not None:
+        res.observables = dict(zip(obs_names, obs.T))
+    return res

@@ -26,6 +26,21 @@ struct nk_integrator {
   int done;       /* t_end reached */
   int initialised;
   double *ytmp;   /* n, scratch */
+  /* root finding */
+  int n_roots;
+  nk_root_fn gfn;
+  void *guser;
+  double *glo;    /* g at t_lo */
+  double *ghi;    /* g at the end of the searched interval */
+  double *gtmp;   /* n_roots scratch (trial points) */
+  double *yroot;  /* n: state at a trial root time */
+  int *sgn;       /* last nonzero sign of each g (0: none yet) */
+  int *fired;     /* result of the last root */
+  double t_lo;    /* roots are searched in (t_lo, t] */
+  double t_root;
+  int root_pending; /* a root was located; outputs up to it, then report */
+  int resume;       /* run() returns at a root inside the current step */
+  int row_pending;  /* every-step mode: the step end is not yet a row */
 };
 
 /* Dispatch helpers: one switch per stepper operation. */
@@ -75,6 +90,12 @@ void nk_integrator_free(nk_integrator **p) {
   nk_bdf_free(&(*p)->bdf);
   nk_radau_free(&(*p)->radau);
   free((*p)->ytmp);
+  free((*p)->glo);
+  free((*p)->gtmp);
+  free((*p)->ghi);
+  free((*p)->yroot);
+  free((*p)->sgn);
+  free((*p)->fired);
   free(*p);
   *p = NULL;
 }
@@ -132,6 +153,119 @@ nk_status nk_integrator_set_monitor(nk_integrator *it, nk_monitor_fn fn,
   return NK_SUCCESS;
 }
 
+nk_status nk_integrator_set_roots(nk_integrator *it, int n_roots, nk_root_fn g,
+                                  void *user) {
+  if (!it || n_roots < 0 || (n_roots > 0 && !g)) return NK_ERR_ARGUMENT;
+  free(it->glo); free(it->gtmp); free(it->ghi); free(it->yroot);
+  free(it->sgn); free(it->fired);
+  it->glo = it->gtmp = it->ghi = it->yroot = NULL;
+  it->sgn = it->fired = NULL;
+  it->n_roots = 0;
+  it->gfn = NULL;
+  it->initialised = 0;
+  if (n_roots == 0) return NK_SUCCESS;
+  it->glo = (double *)calloc((size_t)n_roots, sizeof(double));
+  it->gtmp = (double *)calloc((size_t)n_roots, sizeof(double));
+  it->ghi = (double *)calloc((size_t)n_roots, sizeof(double));
+  it->yroot = (double *)calloc((size_t)it->n, sizeof(double));
+  it->sgn = (int *)calloc((size_t)n_roots, sizeof(int));
+  it->fired = (int *)calloc((size_t)n_roots, sizeof(int));
+  if (!it->glo || !it->gtmp || !it->ghi || !it->yroot || !it->sgn || !it->fired) {
+    nk_integrator_set_roots(it, 0, NULL, NULL);
+    return NK_ERR_MEMORY;
+  }
+  it->n_roots = n_roots;
+  it->gfn = g;
+  it->guser = user;
+  return NK_SUCCESS;
+}
+
+nk_status nk_integrator_get_root_info(const nk_integrator *it, double *t_root,
+                                      int *fired) {
+  if (!it || !t_root) return NK_ERR_ARGUMENT;
+  *t_root = it->t_root;
+  if (fired && it->n_roots)
+    memcpy(fired, it->fired, (size_t)it->n_roots * sizeof(int));
+  return NK_SUCCESS;
+}
+
+static int sign_of(double v) { return v > 0.0 ? 1 : (v < 0.0 ? -1 : 0); }
+
+/* g at time t from the dense output of the current step (or the state). */
+static nk_status g_at(nk_integrator *it, double t, double tcur, double *g) {
+  nk_status st;
+  if (t == tcur) {
+    double tc;
+    st = stepper_state(it, &tc, it->yroot);
+  } else {
+    st = stepper_dense(it, t, it->yroot);
+  }
+  if (st != NK_SUCCESS) return st;
+  return it->gfn(t, it->yroot, g, it->guser) == 0 ? NK_SUCCESS : NK_RHS_FAIL;
+}
+
+/* Look for crossings in (t_lo, tb], tb within the current step (tb <= tcur
+ * in the direction of integration).  Each crossing component is bracketed
+ * and located by the Illinois variant of regula falsi (Dowell & Jarratt
+ * 1971), keeping the right end on the new sign; the earliest wins.  On
+ * return t_lo = the root (found) or tb, and glo/sgn describe g there. */
+static nk_status root_search(nk_integrator *it, double tb, double tcur,
+                             int *found) {
+  const double dir = it->dir;
+  const int m = it->n_roots;
+  double t_best = tb;
+  nk_status st;
+  *found = 0;
+  st = g_at(it, tb, tcur, it->ghi);
+  if (st != NK_SUCCESS) return st;
+  for (int i = 0; i < m; ++i) {
+    const int shi = sign_of(it->ghi[i]);
+    if (it->sgn[i] == 0 || shi == 0 || shi == it->sgn[i]) continue;
+    /* bracket [a, b]: g_i has the old sign at a, the new one at b */
+    double a = it->t_lo, b = tb, ga = it->glo[i], gb = it->ghi[i];
+    if (sign_of(ga) != it->sgn[i]) ga = it->sgn[i] * 1e-300; /* zero at a */
+    const double ttol = 100.0 * 2.220446049250313e-16 * (fabs(tb) + fabs(tb - it->t_lo));
+    int side = 0;
+    for (int iter = 0; iter < 200 && fabs(b - a) > ttol; ++iter) {
+      double tm = b - gb * (b - a) / (gb - ga);
+      /* keep the trial strictly inside, away from the ends */
+      const double lo = fmin(a, b), hi = fmax(a, b);
+      if (!(tm > lo + 0.5 * ttol) || !(tm < hi - 0.5 * ttol)) tm = 0.5 * (a + b);
+      st = g_at(it, tm, tcur, it->gtmp);
+      if (st != NK_SUCCESS) return st;
+      const double gm = it->gtmp[i];
+      if (sign_of(gm) == shi) {
+        b = tm; gb = gm;
+        if (side == 1) ga *= 0.5; /* Illinois: halve the stale end */
+        side = 1;
+      } else {
+        a = tm; ga = (gm == 0.0) ? it->sgn[i] * 1e-300 : gm;
+        if (side == -1) gb *= 0.5;
+        side = -1;
+      }
+    }
+    if ((b - t_best) * dir < 0.0) t_best = b;
+    *found = 1;
+  }
+  if (*found) {
+    st = g_at(it, t_best, tcur, it->glo);
+    if (st != NK_SUCCESS) return st;
+    for (int i = 0; i < m; ++i) {
+      const int s = sign_of(it->glo[i]);
+      it->fired[i] = (s != 0 && it->sgn[i] != 0 && s != it->sgn[i]) ? s : 0;
+      if (s != 0) it->sgn[i] = s;
+    }
+    it->t_root = t_best;
+    it->t_lo = t_best;
+  } else {
+    memcpy(it->glo, it->ghi, (size_t)m * sizeof(double));
+    for (int i = 0; i < m; ++i)
+      if (sign_of(it->glo[i]) != 0) it->sgn[i] = sign_of(it->glo[i]);
+    it->t_lo = tb;
+  }
+  return NK_SUCCESS;
+}
+
 nk_status nk_integrator_init(nk_integrator *it, const nk_ode *ode,
                              nk_linsol *ls, double t0, const double *y0,
                              double t_end) {
@@ -146,6 +280,15 @@ nk_status nk_integrator_init(nk_integrator *it, const nk_ode *ode,
   it->t_end = t_end;
   it->dir = t_end > t0 ? 1.0 : -1.0;
   it->done = 0;
+  it->root_pending = it->resume = it->row_pending = 0;
+  it->t_lo = it->t_root = t0;
+  if (it->n_roots > 0) {
+    if (it->gfn(t0, y0, it->glo, it->guser) != 0) return NK_RHS_FAIL;
+    for (int i = 0; i < it->n_roots; ++i) {
+      it->sgn[i] = sign_of(it->glo[i]);
+      it->fired[i] = 0;
+    }
+  }
   it->initialised = 1;
   return NK_SUCCESS;
 }
@@ -163,6 +306,24 @@ static nk_status driver_step(nk_integrator *it, long *steps, double *t) {
   return NK_SUCCESS;
 }
 
+/* Write output rows up to time `limit` (t_eval mode). */
+static nk_status emit_until(nk_integrator *it, double limit, double tcur,
+                            const double *t_eval, long n_eval, double *t_out,
+                            double *y_out, long *k_done) {
+  const int n = it->n;
+  while (*k_done < n_eval && (t_eval[*k_done] - limit) * it->dir <= 0.0) {
+    const long k = *k_done;
+    double *row = y_out + (size_t)k * n;
+    double tc = 0.0;
+    nk_status st = (t_eval[k] == tcur) ? stepper_state(it, &tc, row)
+                                       : stepper_dense(it, t_eval[k], row);
+    if (st != NK_SUCCESS) return st;
+    t_out[k] = t_eval[k];
+    *k_done = k + 1;
+  }
+  return NK_SUCCESS;
+}
+
 nk_status nk_integrator_run(nk_integrator *it, const double *t_eval,
                             long n_eval, double *t_out, double *y_out,
                             long cap, long *k_done) {
@@ -170,43 +331,66 @@ nk_status nk_integrator_run(nk_integrator *it, const double *t_eval,
   if (!it->initialised) return NK_NOT_INITIALISED;
   const int n = it->n;
   long steps = 0;
-  double t = 0.0;
-  nk_status st = stepper_state(it, &t, it->ytmp);
-  if (st != NK_SUCCESS) return st;
+  double tcur = 0.0;
+  nk_status st;
+  if (t_eval)
+    for (long k = *k_done; k < n_eval; ++k)
+      if ((t_eval[k] - it->t_end) * it->dir > 0.0) return NK_ERR_ARGUMENT;
 
-  if (t_eval) {
-    for (long k = *k_done; k < n_eval; ++k) {
-      const double target = t_eval[k];
-      if ((target - it->t_end) * it->dir > 0.0) return NK_ERR_ARGUMENT;
-      /* step until the current time reaches or passes the target */
-      while ((t - target) * it->dir < 0.0 && !it->done) {
-        st = driver_step(it, &steps, &t);
-        if (st != NK_SUCCESS) return st;
-      }
-      double *row = y_out + (size_t)k * n;
-      double tc = 0.0;
-      st = stepper_state(it, &tc, row);
-      if (st != NK_SUCCESS) return st;
-      if (target != tc) {
-        st = stepper_dense(it, target, row);
-        if (st != NK_SUCCESS) return st;
-      }
-      t_out[k] = target;
-      *k_done = k + 1;
-    }
-    return NK_SUCCESS;
-  }
-
-  while (!it->done) {
-    if (*k_done >= cap) return NK_OUTPUT_FULL;
-    st = driver_step(it, &steps, &t);
+  for (;;) {
+    st = stepper_state(it, &tcur, it->ytmp);
     if (st != NK_SUCCESS) return st;
-    double tc = 0.0;
-    stepper_state(it, &tc, y_out + (size_t)(*k_done) * n);
-    t_out[*k_done] = tc;
-    ++*k_done;
+    if (it->root_pending) {
+      /* report the root: outputs up to it first */
+      if (t_eval) {
+        st = emit_until(it, it->t_root, tcur, t_eval, n_eval, t_out, y_out, k_done);
+        if (st != NK_SUCCESS) return st;
+      } else {
+        if (*k_done >= cap) return NK_OUTPUT_FULL;
+        double *row = y_out + (size_t)(*k_done) * n;
+        st = it->t_root == tcur ? stepper_state(it, &tcur, row)
+                                : stepper_dense(it, it->t_root, row);
+        if (st != NK_SUCCESS) return st;
+        t_out[*k_done] = it->t_root;
+        ++*k_done;
+        if (it->t_root == tcur) it->row_pending = 0;
+      }
+      it->root_pending = 0;
+      it->resume = 1;
+      return NK_ROOT_FOUND;
+    }
+    if (it->resume) {
+      /* continue after a root inside the current step: rest of the step */
+      it->resume = 0;
+      if (it->n_roots > 0 && (tcur - it->t_lo) * it->dir > 0.0) {
+        int found = 0;
+        st = root_search(it, tcur, tcur, &found);
+        if (st != NK_SUCCESS) return st;
+        if (found) { it->root_pending = 1; continue; }
+      }
+    }
+    if (t_eval) {
+      st = emit_until(it, tcur, tcur, t_eval, n_eval, t_out, y_out, k_done);
+      if (st != NK_SUCCESS) return st;
+      if (*k_done >= n_eval) return NK_SUCCESS;
+    } else if (it->row_pending) {
+      if (*k_done >= cap) return NK_OUTPUT_FULL;
+      t_out[*k_done] = tcur;
+      memcpy(y_out + (size_t)(*k_done) * n, it->ytmp, (size_t)n * sizeof(double));
+      ++*k_done;
+      it->row_pending = 0;
+    }
+    if (it->done) return NK_SUCCESS;
+    st = driver_step(it, &steps, &tcur);
+    if (st != NK_SUCCESS) return st;
+    it->row_pending = 1;
+    if (it->n_roots > 0) {
+      int found = 0;
+      st = root_search(it, tcur, tcur, &found);
+      if (st != NK_SUCCESS) return st;
+      if (found) it->root_pending = 1;
+    }
   }
-  return NK_SUCCESS;
 }
 
 nk_status nk_integrator_get_state(const nk_integrator *it, double *t, double *y) {

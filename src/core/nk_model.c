@@ -40,6 +40,13 @@ nk_status nk_model_check(const nk_model *m) {
   if ((s = nk_tape_check(&m->rhs)) != NK_SUCCESS) return s;
   if ((s = nk_tape_check(&m->jac)) != NK_SUCCESS) return s;
   if (m->rhs.n_out != m->n_y || m->jac.n_out != m->nnz) return NK_BAD_PROGRAM;
+  if (m->n_roots < 0) return NK_BAD_PROGRAM;
+  if (m->n_roots > 0) {
+    if (m->roots.n_y != m->n_y || m->roots.n_p != m->n_p ||
+        m->roots.n_out != m->n_roots)
+      return NK_BAD_PROGRAM;
+    if ((s = nk_tape_check(&m->roots)) != NK_SUCCESS) return s;
+  }
   return nk_pattern_check(m->n_y, m->nnz, m->colptr, m->rowind);
 }
 
@@ -56,6 +63,10 @@ nk_status nk_model_ctx_init(nk_model_ctx *ctx, const nk_model *m,
   ctx->jac_vals = jac_vals;
   nk_tape_bind(&m->rhs, p, rhs_work);
   nk_tape_bind(&m->jac, p, jac_work);
+  if (m->n_roots > 0) {
+    if (ctx->roots_work == NULL) return NK_ERR_ARGUMENT;
+    nk_tape_bind(&m->roots, p, ctx->roots_work);
+  }
   return NK_SUCCESS;
 }
 
@@ -102,4 +113,11 @@ int nk_model_jac_dense(double t, const double *y, const double *fy, double *J,
     for (k = colptr[j]; k < colptr[j + 1]; ++k) col[rowind[k]] = vals[k];
   }
   return nk_all_finite(vals, m->nnz) ? 0 : 1;
+}
+
+int nk_model_roots(double t, const double *y, double *g, void *user) {
+  nk_model_ctx *ctx = (nk_model_ctx *)user;
+  const nk_model *m = ctx->model;
+  nk_tape_eval(&m->roots, t, y, ctx->roots_work, g);
+  return nk_all_finite(g, m->n_roots) ? 0 : 1;
 }

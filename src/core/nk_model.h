@@ -20,6 +20,8 @@ typedef struct nk_model {
   int nnz;
   const int *colptr; /* n_y + 1 */
   const int *rowind; /* nnz */
+  int n_roots;      /* event root functions (0: none; then `roots` unused) */
+  nk_tape roots;    /* n_roots outputs g_k(t, y), located by the driver */
 } nk_model;
 
 /* Per-simulation evaluation context.  All arrays are caller-owned; their
@@ -30,10 +32,13 @@ typedef struct nk_model_ctx {
   double *rhs_work; /* nk_tape_work_size(&model->rhs) */
   double *jac_work; /* nk_tape_work_size(&model->jac) */
   double *jac_vals; /* nnz */
+  double *roots_work; /* nk_tape_work_size(&model->roots) when n_roots > 0 */
 } nk_model_ctx;
 
 nk_status nk_model_check(const nk_model *m);
-/* Bind parameters p (length n_p) into the context's work arrays. */
+/* Bind parameters p (length n_p) into the context's work arrays.  A model
+ * with root functions needs ctx->roots_work set before this call (it is
+ * bound too); nk_model_ctx_init leaves the field as it finds it. */
 nk_status nk_model_ctx_init(nk_model_ctx *ctx, const nk_model *m,
                             const double *p, double *rhs_work,
                             double *jac_work, double *jac_vals);
@@ -47,6 +52,8 @@ int nk_model_jac_dense(double t, const double *y, const double *fy, double *J,
                        void *user);
 int nk_model_jac_csc(double t, const double *y, const double *fy,
                      double *values, void *user);
+/* Event root functions g (length n_roots); user = nk_model_ctx *. */
+int nk_model_roots(double t, const double *y, double *g, void *user);
 
 #ifdef __cplusplus
 }

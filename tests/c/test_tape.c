@@ -225,6 +225,8 @@ static void test_model(void) {
   nk_ode ode;
   double rw[16], jw[16], jv[4], p = 0.8, y[2] = {0.5, 2.0}, f[2], J[4], v[4];
   int i;
+  memset(&m, 0, sizeof m);
+  memset(&ctx, 0, sizeof ctx);
   m.n_y = 2;
   m.n_p = 1;
   {
