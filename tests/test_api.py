@@ -193,3 +193,43 @@ def test_cli_demo_runs(capsys):
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
     assert "Robertson" in out and "radau5" in out
+
+
+def chain_model(n=80):
+    """A nonlinear chain x0 -> x1 -> ... with quadratic back reactions."""
+    rx = []
+    for i in range(n - 1):
+        rx.append((f"f{i}", {f"x{i}": -1, f"x{i + 1}": 1}, f"kf*x{i}"))
+        rx.append((f"b{i}", {f"x{i + 1}": -1, f"x{i}": 1}, f"kb*x{i + 1}*x{i + 1}"))
+    init = {f"x{i}": (1.0 if i == 0 else 0.0) for i in range(n)}
+    return nk.Model.from_reactions(rx, init, {"kf": 1e3, "kb": 0.5})
+
+
+@pytest.mark.parametrize("linear_solver,method", [("sparse", "bdf"), ("sparse", "radau5"),
+                                                  ("gmres", "bdf")])
+def test_sparse_linear_solvers_agree_with_dense(linear_solver, method):
+    m = chain_model()
+    kw = dict(t_eval=[1.0, 100.0], method=method, rtol=1e-8, atol=1e-12)
+    dense = nk.Simulator(m, linear_solver="dense").simulate(100.0, **kw)
+    other = nk.Simulator(m, linear_solver=linear_solver).simulate(100.0, **kw)
+    assert dense.success and other.success
+    np.testing.assert_allclose(other.y, dense.y, rtol=1e-6, atol=1e-10)
+
+
+def test_linear_solver_choice():
+    assert nk.Simulator(chain_model(80)).linear_solver == "sparse"
+    assert nk.Simulator(chain_model(10)).linear_solver == "dense"
+    with pytest.raises(nk.OptionError):
+        nk.Simulator(chain_model(10), linear_solver="lapack")
+    with pytest.raises(nk.OptionError, match="direct linear solver"):
+        nk.Simulator(chain_model(10), linear_solver="gmres").simulate(1.0, method="radau5")
+
+
+def test_observables_are_served_by_name():
+    m = nk.Model.from_odes({"x": "-k*x"}, {"x": 2.0}, {"k": 1.0},
+                           observables={"half": "x/2", "flux": "k*x"})
+    r = nk.Simulator(m).simulate(1.0, t_eval=[0.0, 1.0], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(r["half"], r["x"] / 2)
+    np.testing.assert_allclose(r["flux"], r["x"])
+    pytest.importorskip("pandas")
+    assert list(r.to_pandas().columns) == ["x", "half", "flux"]

@@ -42,6 +42,12 @@ cdef extern from "nk_linsol.h":
     nk_status nk_linsol_dense_create(int n, nk_linsol **out) nogil
     void nk_linsol_free(nk_linsol **p) nogil
 
+cdef extern from "nk_linsol_sparse.h":
+    nk_status nk_linsol_sparse_create(int n, int nnz, const int *colptr, const int *rowind,
+                                      nk_linsol **out) nogil
+    nk_status nk_linsol_gmres_create(int n, int nnz, const int *colptr, const int *rowind,
+                                     nk_linsol **out) nogil
+
 cdef extern from "nk_tape.h":
     ctypedef struct nk_tape:
         int n_const

@@ -17,6 +17,7 @@ from neurokin.errors import SolverError, ShapeError, InvalidValueError
 cnp.import_array()
 
 METHODS = {"bdf": NK_METHOD_BDF, "radau5": NK_METHOD_RADAU5}
+LINEAR_SOLVERS = ("dense", "sparse", "gmres")
 
 
 def status_message(int code):
@@ -180,13 +181,25 @@ cdef class ModelRunner:
     cdef bint _ok
     cdef int _last
 
-    def __cinit__(self, CompiledModel model):
+    cdef readonly str linear_solver
+
+    def __cinit__(self, CompiledModel model, str linear_solver="dense"):
         self._ok = False
         self.model = model
         self.its[0] = NULL
         self.its[1] = NULL
         self.ls = NULL
-        _check(nk_linsol_dense_create(model.n_y, &self.ls))
+        self.linear_solver = linear_solver
+        if linear_solver == "dense":
+            _check(nk_linsol_dense_create(model.n_y, &self.ls))
+        elif linear_solver == "sparse":
+            _check(nk_linsol_sparse_create(model.n_y, model.m.nnz, model.m.colptr,
+                                           model.m.rowind, &self.ls))
+        elif linear_solver == "gmres":
+            _check(nk_linsol_gmres_create(model.n_y, model.m.nnz, model.m.colptr,
+                                          model.m.rowind, &self.ls))
+        else:
+            raise ValueError(f"unknown linear solver {linear_solver!r}")
         self.rhs_work = np.zeros(max(<Py_ssize_t>nk_tape_work_size(&model.m.rhs), 1))
         self.jac_work = np.zeros(max(<Py_ssize_t>nk_tape_work_size(&model.m.jac), 1))
         self.jac_vals = np.zeros(max(model.nnz, 1))

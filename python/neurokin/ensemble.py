@@ -96,7 +96,7 @@ def run_ensemble(sim, parameters, t_eval, *, method="bdf", rtol=1e-6, atol=1e-12
     max_order = int(options.get("max_order", 5))
 
     def work(lo, hi):
-        runner = ModelRunner(sim._compiled)  # one workspace per worker
+        runner = ModelRunner(sim._compiled, sim.linear_solver)  # one workspace per worker
         p = sim._p0.copy()
         for i in range(lo, hi):
             p[idx] = values[i]

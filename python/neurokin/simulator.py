@@ -22,19 +22,33 @@ class Simulator:
     ----------
     model : Model
         The description to compile.
+    linear_solver : {'auto', 'dense', 'sparse', 'gmres'}
+        Linear solver of the Newton iterations: dense LU; sparse LU with a
+        fill-reducing ordering computed once (KLU-style refactorisation); or
+        GMRES with an ILU(0) preconditioner (BDF only).  'auto' (default)
+        takes sparse LU above ``SPARSE_THRESHOLD`` species, dense below.
 
     Calls on one simulator are serialised by a lock; for parallel runs use
     :meth:`ensemble` or one simulator per thread (compiling is cheap).
     """
 
-    def __init__(self, model):
+    SPARSE_THRESHOLD = 60
+
+    def __init__(self, model, linear_solver: str = "auto"):
         from .model import Model
         if not isinstance(model, Model):
             raise TypeError(f"Simulator needs a neurokin.Model, got {type(model).__name__}")
+        if linear_solver not in ("auto", "dense", "sparse", "gmres"):
+            raise V.OptionError(f"unknown linear_solver {linear_solver!r}; choose 'auto', "
+                                "'dense', 'sparse' or 'gmres'")
         self.model = model
         self._compiled, self._code, self._roots = compile_model(model)
         self.observable_names = [o for o, _ in model.observables]
-        self._runner = ModelRunner(self._compiled)
+        if linear_solver == "auto":
+            linear_solver = ("sparse" if len(model.species) > self.SPARSE_THRESHOLD
+                             else "dense")
+        self.linear_solver = linear_solver
+        self._runner = ModelRunner(self._compiled, linear_solver)
         self._lock = threading.Lock()
         self.names = model.species_names
         self._pnames = parameter_layout(model)
@@ -107,6 +121,9 @@ class Simulator:
         if options:
             V.check_options(options, _SIM_OPTIONS, "Simulator.simulate")
         m = V.method_name(method)
+        if m == "radau5" and self.linear_solver == "gmres":
+            raise V.OptionError("radau5 needs a direct linear solver (its complex systems); "
+                                "use Simulator(model, linear_solver='dense' or 'sparse')")
         t0, t1 = V.time_span(t_start, t_end)
         te = V.time_grid(t_eval, t0, t1)
         y0 = self._state(initial)
@@ -168,7 +185,7 @@ class Simulator:
         return run_ensemble(self, parameters, t_eval, **options)
 
     def __reduce__(self):
-        return (Simulator, (self.model,))
+        return (Simulator, (self.model, self.linear_solver))
 
     def __repr__(self) -> str:
         return f"<neurokin.Simulator of {self.model!r}>"
