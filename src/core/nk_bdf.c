@@ -34,7 +34,9 @@
 #define CRDOWN 0.3      /* convergence rate damping */
 #define RDIV 2.0        /* divergence ratio */
 #define NLSCOEF 0.1     /* Newton tolerance, fraction of the error test */
+#define NLSCOEF_Y 0.3   /* ... capped at this fraction of the tolerance in y */
 #define THRESH 1.5      /* step ratio below which h is kept */
+#define ETAMIN_FX 0.85  /* ... and above which (after a success) h is kept */
 #define ETAMX1 10000.0  /* growth limit on the first step */
 #define ETAMX2 10.0     /* growth limit on the following steps */
 #define ETAMXF 0.2      /* growth limit after repeated error failures */
@@ -105,7 +107,6 @@ nk_status nk_bdf_create(int n, nk_bdf **out) {
   for (int i = 0; i < n; ++i) s->atol[i] = 1e-12;
   s->qmax_opt = NK_BDF_QMAX;
   s->qmax = NK_BDF_QMAX;
-  for (int L = 0; L <= NK_BDF_LMAX; ++L) s->keep_cut[L] = pow(1.0 / THRESH - ADDON, L);
   *out = s;
   return NK_SUCCESS;
 }
@@ -211,7 +212,31 @@ nk_status nk_bdf_init(nk_bdf *s, const nk_ode *ode, nk_linsol *ls, double t0,
   memset(&s->st, 0, sizeof(s->st));
   s->st.order = 1;
   s->started = 0;
+  s->fixed = 0;
   s->initialised = 1;
+  return NK_SUCCESS;
+}
+
+nk_status nk_bdf_fix_step(nk_bdf *s, int q, double h, const double *derivs) {
+  if (!s || !derivs || q < 1 || q > NK_BDF_QMAX || !(fabs(h) > 0.0) || !isfinite(h))
+    return NK_ERR_ARGUMENT;
+  if (!s->initialised || s->started) return NK_NOT_INITIALISED;
+  if ((s->tstop - s->tn) * h <= 0.0) return NK_ERR_ARGUMENT;
+  const int n = s->n;
+  double f = 1.0; /* h^j / j! */
+  for (int j = 0; j <= q; ++j) {
+    if (j > 0) f *= h / j;
+    for (int i = 0; i < n; ++i) s->zn[j][i] = f * derivs[(size_t)j * n + i];
+  }
+  if (!bdf_set_ewt(s, s->zn[0])) return NK_ERR_ARGUMENT;
+  s->q = s->qprime = s->qu = s->qmax = q;
+  s->qwait = LONG_WAIT;
+  s->h = s->hscale = s->hprime = h;
+  for (int j = 0; j <= NK_BDF_LMAX; ++j) s->tau[j] = h; /* constant-step past */
+  s->eta = 1.0;
+  s->etamax = 1.0;
+  s->started = 1;
+  s->fixed = 1;
   return NK_SUCCESS;
 }
 
@@ -361,7 +386,22 @@ static void bdf_set_coeffs(nk_bdf *s) {
   const double A6 = a0hat - xi_inv;
   const double Cppinv = (1.0 - A6 + A5) / A2;
   tq[3] = fabs(Cppinv / (xi_inv * (q + 2) * A5));
+  /* Newton convergence tolerance on the correction (weighted norm).  CVODE
+   * uses NLSCOEF / tq[2]: the iteration error may be 10% of the error test
+   * on acor, but in y that is 0.1/tq[2] = 0.2, 0.45, 0.73, 1.04, 1.37
+   * tolerances at orders 1..5, i.e. at q >= 4 more than the local error
+   * the step is allowed.  That iteration error is not harmless noise: it
+   * enters every history column (zn[j] += l[j] acor), where zn[q] and the
+   * q+1 estimate are themselves at the tolerance level, so the next
+   * predictor, the error test and the order choice are corrupted -- the
+   * cause of frequent spurious error-test failures and order changes at
+   * high order, and of a global error that wanders widely with rtol
+   * (POLLU at rtol 1e-8 lost ~0.8 digits against nearby tolerances).
+   * Bounding the iteration error in y as well (<= NLSCOEF_Y tolerances)
+   * costs a few more Newton iterations and saves more in steps. */
   tq[4] = NLSCOEF / tq[2];
+  if (tq[4] > NLSCOEF_Y) tq[4] = NLSCOEF_Y;
+  if (s->fixed) tq[4] = 1e-3; /* test mode: iterate well below the tolerance */
 }
 
 /* ---- initial step (CVODE's cvHin) -------------------------------------- */
@@ -454,7 +494,8 @@ static nk_status bdf_hin(nk_bdf *s, const double *f0, double dir, double *hout) 
  * factorisation).  The linear solver holds LU(c I - J), c = 1/gamma', so
  * M^{-1} r = solve(r / gamma'); when gamma != gamma' the increment is scaled
  * by 2/(1 + gamma/gamma') (CVODE's gamrat correction).  Convergence test on
- * the rate-damped increment against tq[4] (CVODE user guide, Sec. 2.1).
+ * the rate-damped increment against tq[4] (CVODE user guide, Sec. 2.1; see
+ * bdf_set_coeffs for the cap on tq[4]).
  * Returns 0 on convergence, 1 for a recoverable failure, -1 for a fatal one;
  * *why receives the status to report if failures persist. */
 static int bdf_nls(nk_bdf *s, double tnew, int nflag, nk_status *why) {
@@ -658,6 +699,11 @@ static void bdf_complete(nk_bdf *s, double tnew, double dsm) {
 
   /* Next step size and order. */
   s->qprime = q;
+  if (s->fixed) { /* test mode: constant q and h */
+    s->eta = 1.0;
+    s->hprime = s->h;
+    return;
+  }
   if (s->etamax == 1.0) { /* a failure in this step: no increase now */
     if (s->qwait < 2) s->qwait = 2;
     s->eta = 1.0;
@@ -665,11 +711,13 @@ static void bdf_complete(nk_bdf *s, double tnew, double dsm) {
     return;
   }
   const int L = q + 1;
-  /* etaq matters only when it reaches THRESH, i.e. when
-   * BIAS2*dsm <= (1/THRESH - ADDON)^L: skip the pow() otherwise. */
-  const double etaq = BIAS2 * dsm <= s->keep_cut[L]
-                          ? 1.0 / (pow(BIAS2 * dsm, 1.0 / L) + ADDON)
-                          : 0.0;
+  /* h is kept while the proposed ratio lies in (ETAMIN_FX, THRESH).  CVODE's
+   * default keeps it for any ratio below THRESH (eta_min_fx = 0), so after
+   * a success h never shrinks: steps run at an estimate near the tolerance
+   * until one fails.  Reducing h when the estimate asks for < 0.85 h (its
+   * optional eta_min_fx) trades a few steps for fewer failures and a global
+   * error that follows the tolerance more evenly. */
+  const double etaq = 1.0 / (pow(BIAS2 * dsm, 1.0 / L) + ADDON);
   double eta = etaq;
   if (s->qwait == 0) {
     s->qwait = 2;
@@ -691,7 +739,7 @@ static void bdf_complete(nk_bdf *s, double tnew, double dsm) {
     }
     /* Largest step wins; ties go to keeping the order. */
     const double etam = fmax(etaqm1, fmax(etaq, etaqp1));
-    if (etam < THRESH) {
+    if (etam < THRESH && etam > ETAMIN_FX) {
       eta = 1.0;
     } else if (etam == etaq) {
       eta = etaq;
@@ -705,7 +753,7 @@ static void bdf_complete(nk_bdf *s, double tnew, double dsm) {
       memcpy(zn[qmax], acor, (size_t)n * sizeof(double));
     }
   }
-  if (eta < THRESH) {
+  if (eta < THRESH && eta > ETAMIN_FX) {
     eta = 1.0;
     s->qprime = q; /* never change order without changing h */
   } else {
@@ -807,6 +855,7 @@ nk_status nk_bdf_step(nk_bdf *s, double *t_new) {
     if (r != 0) {
       bdf_restore(s);
       if (r < 0) return why;
+      if (s->fixed) return bdf_fail_status(why); /* test mode: no retry */
       /* Recoverable: shrink h by 4 and retry (CVODE's cvHandleNFlag). */
       ncf++;
       last_why = why;
@@ -819,7 +868,7 @@ nk_status nk_bdf_step(nk_bdf *s, double *t_new) {
 
     /* Local error test: ||acor|| * tq[2] <= 1 (CVODE's cvDoErrorTest). */
     const double dsm = s->acnrm * s->tq[2];
-    if (dsm <= 1.0) {
+    if (dsm <= 1.0 || s->fixed) { /* no error test in the test mode */
       bdf_complete(s, tnew, dsm);
       break;
     }
@@ -859,7 +908,7 @@ nk_status nk_bdf_step(nk_bdf *s, double *t_new) {
     for (int i = 0; i < s->n; ++i) s->zn[1][i] = s->h * s->tempv[i];
   }
 
-  s->etamax = ETAMX2;
+  s->etamax = s->fixed ? 1.0 : ETAMX2;
   s->st.order = s->qu;
   s->st.hlast = s->hu;
   if (t_new) *t_new = s->tn;

@@ -32,6 +32,7 @@ struct nk_bdf {
   int initialised; /* init succeeded */
   int started;     /* first step size chosen, zn[1] loaded */
   int ewt_bad;     /* a weight denominator rtol|y|+atol vanished */
+  int fixed;       /* test mode of nk_bdf_fix_step: fixed q and h */
 
   /* Work arrays: one allocation, carved into the pointers below. */
   double *block;
@@ -59,12 +60,20 @@ struct nk_bdf {
   double crate;     /* Newton convergence rate estimate */
   double acnrm;     /* WRMS norm of the correction */
   double saved_tq5; /* tq[5] when acor was saved in zn[qmax] */
-  double keep_cut[NK_BDF_LMAX + 1]; /* (1/THRESH - ADDON)^L, see bdf_complete */
   long nstlp;       /* step of the last matrix factorisation */
   long nstlj;       /* step of the last Jacobian evaluation */
   int jcur;         /* Jacobian evaluated in the current step */
 
   nk_stats st;
 };
+
+/* Test hook (not public API): after nk_bdf_init, load the Nordsieck history
+ * from exact derivatives at t0 -- derivs holds q+1 vectors of length n,
+ * y, y', ..., y^(q), so zn[j] = h^j y^(j) / j! -- and pin the order to q
+ * and the step to h (the last step is still shortened to land on tstop).
+ * The error test and all step/order changes are off; the Newton iteration
+ * still runs, to 1e-3 of the weighted norm instead of the usual tolerance.
+ * For measuring the convergence order of the formulas at constant step. */
+nk_status nk_bdf_fix_step(nk_bdf *s, int q, double h, const double *derivs);
 
 #endif

@@ -4,7 +4,8 @@
  * problems ROBER and HIRES against their published reference solutions
  * (digits not below CVODE's at equal tolerances minus 0.3), and the
  * contract: tstop, backward integration, recoverable and fatal callback
- * failures, non-finite values, every max-order setting.
+ * failures, non-finite values, every max-order setting, and the empirical
+ * convergence order of each BDF formula at fixed order and step.
  */
 #include <math.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <time.h>
 
 #include "nk_bdf.h"
+#include "nk_bdf_impl.h" /* nk_bdf_fix_step test hook */
 
 static int g_fail = 0, g_pass = 0;
 
@@ -553,6 +555,105 @@ static void test_fd_jacobian(void) {
   CHECK(ri.stats.nfev >= ri.stats.nsteps + 8 * ri.stats.njev, "FD rhs calls counted");
 }
 
+/* ---- empirical order at fixed q and h ------------------------------------ */
+
+/* y' = A y, A = [[-1, 1], [0, -4]] (eigenvalues -1 and -4):
+ * y2 = b e^{-4t}, y1 = (a + b/3) e^{-t} - (b/3) e^{-4t}. */
+static int fix_rhs(double t, const double *y, double *f, void *u) {
+  f[0] = -y[0] + y[1];
+  f[1] = -4.0 * y[1];
+  return 0;
+}
+
+static int fix_jac(double t, const double *y, const double *fy, double *J, void *u) {
+  J[0] = -1.0; J[2] = 1.0;
+  J[1] = 0.0;  J[3] = -4.0;
+  return 0;
+}
+
+static void fix_exact(double t, double *y) {
+  const double a = 1.0, b = 0.5;
+  y[1] = b * exp(-4.0 * t);
+  y[0] = (a + b / 3.0) * exp(-t) - (b / 3.0) * exp(-4.0 * t);
+}
+
+/* Integrate to t = 1 at order q and step h from the exact history; return
+ * the max-norm errors at t = 1 and at the midpoint of the last step. */
+static int fix_run(int q, double h, double *e_end, double *e_mid) {
+  nk_bdf *s = NULL;
+  nk_linsol *ls = NULL;
+  int ok = 0;
+  if (nk_bdf_create(2, &s) == NK_SUCCESS && nk_linsol_dense_create(2, &ls) == NK_SUCCESS) {
+    nk_ode ode = {2, fix_rhs, fix_jac, NULL, 0, NULL, NULL, NULL};
+    double d[(NK_BDF_QMAX + 1) * 2], atol[2] = {1e-12, 1e-12};
+    fix_exact(0.0, d); /* y^(j) = A^j y0 */
+    for (int j = 1; j <= q; ++j) fix_rhs(0.0, d + 2 * (j - 1), d + 2 * j, NULL);
+    nk_bdf_set_tolerances(s, 1e-12, atol); /* Newton to ~1e-15 */
+    nk_status st = nk_bdf_init(s, &ode, ls, 0.0, d, 1.0);
+    if (st == NK_SUCCESS) st = nk_bdf_fix_step(s, q, h, d);
+    double t = 0.0;
+    long steps = 0;
+    while (st == NK_SUCCESS) {
+      st = nk_bdf_step(s, &t);
+      ++steps;
+    }
+    nk_stats stats;
+    nk_bdf_get_stats(s, &stats);
+    if (st == NK_TSTOP_REACHED && t == 1.0 && stats.order == q && stats.nerrfail == 0 &&
+        fabs(stats.hlast - h) < 1e-9 * h && steps == (long)floor(1.0 / h + 0.5)) {
+      double y[2], ye[2];
+      nk_bdf_get_state(s, &t, y);
+      fix_exact(1.0, ye);
+      *e_end = fmax(fabs(y[0] - ye[0]), fabs(y[1] - ye[1]));
+      nk_bdf_dense(s, 1.0 - 0.5 * h, y);
+      fix_exact(1.0 - 0.5 * h, ye);
+      *e_mid = fmax(fabs(y[0] - ye[0]), fabs(y[1] - ye[1]));
+      ok = 1;
+    }
+  }
+  nk_bdf_free(&s);
+  nk_linsol_free(&ls);
+  return ok;
+}
+
+static void test_fixed_step_order(void) {
+  /* Steps 1/25, 1/50, 1/100 (h*lambda = -0.16 on the fast mode at the
+   * coarsest): in the asymptotic range, and the finest q = 5 error stays
+   * ~1000 times above roundoff. */
+  const double hs[3] = {0.04, 0.02, 0.01};
+  for (int q = 1; q <= 5; ++q) {
+    double ee[3] = {0}, em[3] = {0};
+    int ok = 1;
+    for (int k = 0; k < 3; ++k) ok &= fix_run(q, hs[k], &ee[k], &em[k]);
+    CHECK(ok, "fixed step q=%d: run failed or did not keep q and h", q);
+    if (!ok) continue;
+    const double p1 = log2(ee[0] / ee[1]), p2 = log2(ee[1] / ee[2]);
+    const double d1 = log2(em[0] / em[1]), d2 = log2(em[1] / em[2]);
+    printf("fixed step q=%d: end err %.2e %.2e %.2e order %.2f %.2f | dense mid-step err "
+           "%.2e %.2e %.2e order %.2f %.2f\n",
+           q, ee[0], ee[1], ee[2], p1, p2, em[0], em[1], em[2], d1, d2);
+    CHECK(fabs(p1 - q) < 0.3 && fabs(p2 - q) < 0.3, "q=%d endpoint order %.2f %.2f", q, p1, p2);
+    CHECK(fabs(d1 - q) < 0.5 && fabs(d2 - q) < 0.5, "q=%d dense order %.2f %.2f", q, d1, d2);
+  }
+  /* The hook refuses bad arguments and a started integrator. */
+  nk_bdf *s = NULL;
+  nk_linsol *ls = NULL;
+  if (nk_bdf_create(2, &s) == NK_SUCCESS && nk_linsol_dense_create(2, &ls) == NK_SUCCESS) {
+    nk_ode ode = {2, fix_rhs, fix_jac, NULL, 0, NULL, NULL, NULL};
+    double d[12] = {1, 0.5, -0.5, -2, 2, 8, -6, -32, 22, 128, -86, -512}, t;
+    CHECK(nk_bdf_fix_step(s, 2, 0.1, d) == NK_NOT_INITIALISED, "fix_step before init");
+    nk_bdf_init(s, &ode, ls, 0.0, d, 1.0);
+    CHECK(nk_bdf_fix_step(s, 0, 0.1, d) == NK_ERR_ARGUMENT, "fix_step q=0");
+    CHECK(nk_bdf_fix_step(s, 6, 0.1, d) == NK_ERR_ARGUMENT, "fix_step q=6");
+    CHECK(nk_bdf_fix_step(s, 2, -0.1, d) == NK_ERR_ARGUMENT, "fix_step h against tstop");
+    CHECK(nk_bdf_fix_step(s, 2, 0.1, NULL) == NK_ERR_ARGUMENT, "fix_step NULL derivs");
+    nk_bdf_step(s, &t);
+    CHECK(nk_bdf_fix_step(s, 2, 0.1, d) == NK_NOT_INITIALISED, "fix_step after a step");
+  }
+  nk_bdf_free(&s);
+  nk_linsol_free(&ls);
+}
+
 int main(void) {
   test_decay();
   test_lin3();
@@ -566,6 +667,7 @@ int main(void) {
   test_discontinuity();
   test_error_ladder();
   test_fd_jacobian();
+  test_fixed_step_order();
   printf("test_bdf: %d passed, %d failed\n", g_pass, g_fail);
   return g_fail ? 1 : 0;
 }
