@@ -13,12 +13,13 @@ from .result import Result, Status
 from .simulator import Simulator
 from .ivp import OdeResult, solve_ivp
 from . import ratelaws
+from . import models
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Model", "ModelBuilder", "Species", "Parameter", "Compartment", "Reaction", "Event",
-    "Simulator", "Result", "Status", "solve_ivp", "OdeResult", "ratelaws",
+    "Simulator", "Result", "Status", "solve_ivp", "OdeResult", "ratelaws", "models",
     "NeurokinError", "ExpressionError", "UnknownNameError", "ArityError", "ModelError",
     "InvalidValueError", "ShapeError", "OptionError", "SolverError",
     "UnsupportedSBMLFeature", "__version__",

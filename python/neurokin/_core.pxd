@@ -105,6 +105,7 @@ cdef extern from "nk_integrator.h":
     nk_status nk_integrator_set_h0(nk_integrator *it, double h0) nogil
     nk_status nk_integrator_set_hmax(nk_integrator *it, double hmax) nogil
     nk_status nk_integrator_set_max_order(nk_integrator *it, int q) nogil
+    nk_status nk_integrator_set_nonnegative(nk_integrator *it, int on) nogil
     nk_status nk_integrator_set_monitor(nk_integrator *it, nk_monitor_fn fn, void *user, long every) nogil
     nk_status nk_integrator_init(nk_integrator *it, const nk_ode *ode, nk_linsol *ls,
                                  double t0, const double *y0, double t_end) nogil

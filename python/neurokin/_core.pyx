@@ -257,14 +257,17 @@ cdef class ModelRunner:
     def run(self, int method, double t0, double t_end, const double[::1] y0,
             const double[::1] p, t_eval, double rtol, const double[::1] atol,
             long max_steps=500000, double h0=0.0, double hmax=0.0, int max_order=5,
-            bint roots=False):
+            bint roots=False, bint nonnegative=False):
         """Integrate; returns (t, y, status, stats).  Rows before a failure are kept.
 
         With ``roots`` (models with event root functions) the run stops at the
         first crossing with status NK_ROOT_FOUND (3); see ``last_root``.
+        With ``nonnegative`` a step leaving any state below -atol is rejected
+        and retried smaller (concentrations).
         """
         self._bind(p)
         cdef nk_integrator *it = self._integrator(method)
+        _check(nk_integrator_set_nonnegative(it, nonnegative))
         if roots and self.model.n_roots:
             _check(nk_integrator_set_roots(it, self.model.n_roots, nk_model_roots, &self.ctx))
         else:

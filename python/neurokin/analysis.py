@@ -191,73 +191,83 @@ class SteadyState:
 _SS_OPTIONS = {"tol", "max_iter", "presimulate", "t_presim", "rtol", "atol", "method"}
 
 
-def _reduced_system(sim, laws: ConservationLaws, totals: np.ndarray, p):
-    """F(y) = f(y) with the rows of dependent species replaced by L y - T."""
+def _reduced_system(sim, laws: ConservationLaws, totals: np.ndarray, p, fixed, y0):
+    """F(y) = f(y) with the rows of dependent species replaced by L y - T and
+    the rows of constant (boundary) species by y_i - y0_i."""
     dep = laws.dependent()
 
     def F(y):
         f = sim._runner.rhs(0.0, y, p)
         if dep:
             f[dep] = laws.matrix @ y - totals
+        if fixed:
+            f[fixed] = y[fixed] - y0[fixed]
         return f
 
     def JF(y):
         J = np.array(sim._runner.jac(0.0, y, p))
         if dep:
             J[dep, :] = laws.matrix
+        if fixed:
+            J[fixed, :] = 0.0
+            J[fixed, fixed] = 1.0
         return J
 
     return F, JF
 
 
-def _newton(F, JF, y, tol, max_iter, nonneg, step_tol=1e-9):
+def _newton(F, JF, fnorm, y, tol, max_iter, step_tol=1e-9):
     """Damped Newton with a backtracking line search on max|F|.
 
-    Converged when the residual is below ``tol`` *and* the Newton step is
-    negligible relative to the state (scaled by ``step_tol*|y| + tol``): a small
-    residual alone also holds on slow manifolds far from the steady state.
+    Converged when the residual of the full system (``fnorm``) is below
+    ``tol`` *and* the Newton step is negligible relative to the state
+    (scaled by ``step_tol*|y| + tol``): a small residual alone also holds on
+    slow manifolds far from the steady state.
     """
     f = F(y)
     fn = np.max(np.abs(f))
     for it in range(1, max_iter + 1):
         if not np.isfinite(fn):
-            return y, fn, it, False
+            return y, it, False
         J = JF(y)
+        if not np.all(np.isfinite(J)):
+            return y, it, False
         try:
             dy = np.linalg.solve(J, -f)
         except np.linalg.LinAlgError:
             dy = np.linalg.lstsq(J, -f, rcond=None)[0]
         if not np.all(np.isfinite(dy)):
-            return y, fn, it, False
+            return y, it, False
         small_step = np.all(np.abs(dy) <= step_tol * np.abs(y) + tol)
-        if fn <= tol and small_step:
-            return y, fn, it - 1, True
+        if small_step and fn <= tol and fnorm(y) <= tol:
+            return y, it - 1, True
         lam = 1.0
         while lam > 1e-8:
             yt = y + lam * dy
-            if nonneg:
-                # keep concentrations non-negative: halve the distance to zero instead
-                yt = np.where(yt < 0, 0.5 * y, yt)
             ft = F(yt)
             fnt = np.max(np.abs(ft))
             if np.isfinite(fnt) and (fnt < (1 - 1e-4 * lam) * fn or fnt <= tol):
                 break
             lam *= 0.5
         else:
-            return y, fn, it, False
+            return y, it, False
         y, f, fn = yt, ft, fnt
-    return y, fn, max_iter, False
+    return y, max_iter, bool(fn <= tol and fnorm(y) <= tol)
 
 
 def steady_state(sim, initial=None, parameters=None, **options):
     """Find the steady state reached from ``initial``.
 
     Newton's method on the system reduced by the conservation laws (their
-    totals fixed by ``initial``); if it fails, the model is integrated
-    (presimulation over growing horizons) and Newton restarts from there.
+    totals fixed by ``initial``) with constant species held; a Newton point
+    with negative concentrations (reaction models) is not accepted.  If
+    Newton fails, the model is integrated over growing horizons
+    (presimulation) and Newton restarts from there.
 
-    Options: tol (residual, default 1e-9 relative to the state scale),
-    max_iter (50), presimulate (True), t_presim (longest horizon, 1e6).
+    Options: tol (max |dy/dt| at the solution, default 1e-9 times the largest
+    initial value, at least 1e-9), max_iter (50), presimulate (True),
+    t_presim (longest horizon, 1e6 time units), rtol/atol/method of the
+    presimulation.
     """
     unknown = set(options) - _SS_OPTIONS
     if unknown:
@@ -270,10 +280,32 @@ def steady_state(sim, initial=None, parameters=None, **options):
     tol = float(options.get("tol", 1e-9)) * scale
     max_iter = int(options.get("max_iter", 50))
     nonneg = not sim.model.odes
-    F, JF = _reduced_system(sim, laws, totals, p)
+    fixed = [i for i, s in enumerate(sim.model.species) if s.constant]
+    F, JF = _reduced_system(sim, laws, totals, p, fixed, y0)
+
+    def fnorm(y):
+        f = sim._runner.rhs(0.0, y, p)
+        return float(np.max(np.abs(f))) if f.size else 0.0
+
+    def acceptable(y, ok):
+        # a reaction model's steady state has no negative concentrations
+        return ok and (not nonneg or float(np.min(y)) >= -tol)
+
+    def is_stable(y):
+        with sim._lock:
+            J = np.array(sim._runner.jac(0.0, y, p))
+        eig = _restricted_eigenvalues(J, laws, fixed)
+        return bool(np.all(np.isfinite(eig)) and (eig.size == 0 or np.all(eig.real < 0)))
+
     with sim._lock:
-        y, fn, iters, ok = _newton(F, JF, y0.copy(), tol, max_iter, nonneg)
+        y, iters, ok = _newton(F, JF, fnorm, y0.copy(), tol, max_iter)
+        ok = acceptable(y, ok)
     method = "newton"
+    newton_point = (y, iters, ok)
+    # An unstable root is not where the system goes from `initial`: look
+    # where the trajectory goes, and keep Newton's point only if that fails.
+    if ok and not is_stable(y) and options.get("presimulate", True):
+        ok = False
     if not ok and options.get("presimulate", True):
         method = "presimulation+newton"
         t_max = float(options.get("t_presim", 1e6))
@@ -289,22 +321,25 @@ def steady_state(sim, initial=None, parameters=None, **options):
                 break
             ycur = r.y[-1].copy()
             with sim._lock:
-                y, fn, iters, ok = _newton(F, JF, ycur.copy(), tol, max_iter, nonneg)
-            if ok:
+                y, iters, ok = _newton(F, JF, fnorm, ycur.copy(), tol, max_iter)
+                ok = acceptable(y, ok)
+            ok = ok and is_stable(y)
+            if ok or not r.success:
                 break
             horizon *= 10.0
         if not ok:
-            y = ycur
-            with sim._lock:
-                fn = float(np.max(np.abs(sim._runner.rhs(0.0, y, p))))
+            if newton_point[2]:
+                (y, iters, ok), method = newton_point, "newton"
+            else:
+                y = ycur
     with sim._lock:
         fvec = sim._runner.rhs(0.0, y, p)
         J = np.array(sim._runner.jac(0.0, y, p))
-    resid = float(np.max(np.abs(fvec)))
-    eig = _restricted_eigenvalues(J, laws)
-    stable = bool(eig.size == 0 or np.all(eig.real < 0))
-    return SteadyState(dict(zip(sim.names, y.tolist())), y, resid, eig, stable, bool(ok),
-                       method, iters)
+    resid = float(np.max(np.abs(fvec))) if fvec.size else 0.0
+    eig = _restricted_eigenvalues(J, laws, fixed)
+    stable = bool(np.all(np.isfinite(eig)) and (eig.size == 0 or np.all(eig.real < 0)))
+    return SteadyState(dict(zip(sim.names, y.tolist())), y, resid, eig, stable,
+                       bool(ok and np.isfinite(resid)), method, iters)
 
 
 def _as_initial(sim, y, nonneg):
@@ -313,13 +348,23 @@ def _as_initial(sim, y, nonneg):
     return dict(zip(sim.names, y.tolist()))
 
 
-def _restricted_eigenvalues(J, laws: ConservationLaws) -> np.ndarray:
-    """Eigenvalues of J on the null space of the conservation matrix."""
+def _restricted_eigenvalues(J, laws: ConservationLaws, fixed=()) -> np.ndarray:
+    """Eigenvalues of J on the subspace the conservation laws and the constant
+    species leave free (NaN when J is not finite)."""
     n = J.shape[0]
-    if len(laws) == 0:
+    if not np.all(np.isfinite(J)):
+        return np.full(max(n - len(laws) - len(fixed), 0), np.nan)
+    rows = [laws.matrix] if len(laws) else []
+    if fixed:
+        E = np.zeros((len(fixed), n))
+        E[np.arange(len(fixed)), fixed] = 1.0
+        rows.append(E)
+    if not rows:
         return np.linalg.eigvals(J)
-    _, s, vt = np.linalg.svd(laws.matrix)
-    Q = vt[len(laws):].T  # orthonormal basis of null(L)
+    C = np.vstack(rows)
+    _, sv, vt = np.linalg.svd(C)
+    rank = int(np.sum(sv > 1e-12 * max(sv[0], 1e-300)))
+    Q = vt[rank:].T  # orthonormal basis of the free subspace
     if Q.shape[1] == 0:
         return np.zeros(0)
     return np.linalg.eigvals(Q.T @ J @ Q)

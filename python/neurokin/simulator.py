@@ -117,6 +117,13 @@ class Simulator:
         Result
             A failed integration returns what it computed, flagged by
             ``status`` and ``message``.
+
+        Notes
+        -----
+        In reaction models the states are concentrations: a step that would
+        leave one below ``-atol`` is rejected and retried with a smaller
+        step (as CVODE's inequality constraints), so trajectories stay
+        non-negative to within the absolute tolerance.
         """
         if options:
             V.check_options(options, _SIM_OPTIONS, "Simulator.simulate")
@@ -138,7 +145,8 @@ class Simulator:
             t, y, code, stats = self._runner.run(
                 METHODS[m], t0, t1, y0, p, te, r, a,
                 int(options.get("max_steps", 500000)), float(options.get("h0", 0.0)),
-                float(options.get("hmax", 0.0)), int(options.get("max_order", 5)))
+                float(options.get("hmax", 0.0)), int(options.get("max_order", 5)),
+                False, self._reaction_model)
             obs = self._runner.observe(t, y, p) if self.observable_names else None
         return _result(t, y, self.names, stats, code, m, t1, self.observable_names, obs)
 

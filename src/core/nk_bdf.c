@@ -176,6 +176,18 @@ nk_status nk_bdf_get_hmax(const nk_bdf *s, double *hmax) {
   return NK_SUCCESS;
 }
 
+nk_status nk_bdf_set_nonnegative(nk_bdf *s, int on) {
+  if (!s) return NK_ERR_ARGUMENT;
+  s->nonneg = on != 0;
+  return NK_SUCCESS;
+}
+
+nk_status nk_bdf_get_nonnegative(const nk_bdf *s, int *on) {
+  if (!s || !on) return NK_ERR_ARGUMENT;
+  *on = s->nonneg;
+  return NK_SUCCESS;
+}
+
 nk_status nk_bdf_init(nk_bdf *s, const nk_ode *ode, nk_linsol *ls, double t0,
                       const double *y0, double tstop) {
   if (!s) return NK_ERR_ARGUMENT;
@@ -864,6 +876,24 @@ nk_status nk_bdf_step(nk_bdf *s, double *t_new) {
       nflag = PREV_CONV_FAIL;
       bdf_rescale(s, ETACF);
       continue;
+    }
+
+    /* Inequality constraint y >= -atol: reject and retry with a smaller
+     * step (CVODE's constraint recovery). */
+    if (s->nonneg && !s->fixed) {
+      int bad = 0;
+      for (int i = 0; i < s->n; ++i)
+        if (s->y[i] < -s->atol[i]) { bad = 1; break; }
+      if (bad) {
+        bdf_restore(s);
+        ncf++;
+        last_why = NK_STEP_TOO_SMALL;
+        s->etamax = 1.0;
+        if (ncf >= MAXNCF) return NK_CONV_FAILURE;
+        nflag = PREV_CONV_FAIL;
+        bdf_rescale(s, ETACF);
+        continue;
+      }
     }
 
     /* Local error test: ||acor|| * tq[2] <= 1 (CVODE's cvDoErrorTest). */

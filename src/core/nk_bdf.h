@@ -26,6 +26,11 @@ nk_status nk_bdf_set_h0(nk_bdf *s, double h0); /* 0: automatic (default) */
 nk_status nk_bdf_get_h0(const nk_bdf *s, double *h0);
 nk_status nk_bdf_set_hmax(nk_bdf *s, double hmax); /* 0: unlimited */
 nk_status nk_bdf_get_hmax(const nk_bdf *s, double *hmax);
+/* Non-negativity constraint (concentrations): a step whose solution has a
+ * component below -atol_i is rejected and retried with h / 4, as CVODE's
+ * inequality constraints do.  Off by default. */
+nk_status nk_bdf_set_nonnegative(nk_bdf *s, int on);
+nk_status nk_bdf_get_nonnegative(const nk_bdf *s, int *on);
 
 /* Start (or restart) at (t0, y0).  Steps never pass tstop (may be < t0 for
  * backward integration).  Resets the counters. */

@@ -33,6 +33,7 @@ struct nk_bdf {
   int started;     /* first step size chosen, zn[1] loaded */
   int ewt_bad;     /* a weight denominator rtol|y|+atol vanished */
   int fixed;       /* test mode of nk_bdf_fix_step: fixed q and h */
+  int nonneg;      /* constraint y_i >= -atol_i on accepted steps */
 
   /* Work arrays: one allocation, carved into the pointers below. */
   double *block;

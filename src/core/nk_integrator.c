@@ -144,6 +144,12 @@ nk_status nk_integrator_set_max_order(nk_integrator *it, int q) {
   return nk_bdf_set_max_order(it->bdf, q);
 }
 
+nk_status nk_integrator_set_nonnegative(nk_integrator *it, int on) {
+  if (!it) return NK_ERR_ARGUMENT;
+  return it->method == NK_METHOD_BDF ? nk_bdf_set_nonnegative(it->bdf, on)
+                                     : nk_radau_set_nonnegative(it->radau, on);
+}
+
 nk_status nk_integrator_set_monitor(nk_integrator *it, nk_monitor_fn fn,
                                     void *user, long every) {
   if (!it || every <= 0) return NK_ERR_ARGUMENT;

@@ -36,6 +36,8 @@ nk_status nk_integrator_get_max_steps(const nk_integrator *it, long *max_steps);
 nk_status nk_integrator_set_h0(nk_integrator *it, double h0);
 nk_status nk_integrator_set_hmax(nk_integrator *it, double hmax);
 nk_status nk_integrator_set_max_order(nk_integrator *it, int q); /* BDF only */
+/* y_i >= -atol_i on every accepted step (concentrations); see nk_bdf.h. */
+nk_status nk_integrator_set_nonnegative(nk_integrator *it, int on);
 nk_status nk_integrator_set_monitor(nk_integrator *it, nk_monitor_fn fn,
                                     void *user, long every);
 

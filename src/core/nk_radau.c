@@ -175,6 +175,18 @@ nk_status nk_radau_set_hmax(nk_radau *s, double hmax) {
   return NK_SUCCESS;
 }
 
+nk_status nk_radau_set_nonnegative(nk_radau *s, int on) {
+  if (!s) return NK_ERR_ARGUMENT;
+  s->nonneg = on != 0;
+  return NK_SUCCESS;
+}
+
+nk_status nk_radau_get_nonnegative(const nk_radau *s, int *on) {
+  if (!s || !on) return NK_ERR_ARGUMENT;
+  *on = s->nonneg;
+  return NK_SUCCESS;
+}
+
 nk_status nk_radau_get_hmax(const nk_radau *s, double *hmax) {
   if (!s || !hmax) return NK_ERR_ARGUMENT;
   *hmax = s->hmax;
@@ -578,6 +590,19 @@ nk_status nk_radau_step(nk_radau *s, double *t_new) {
       double quot = fmax(NK_R5_FACR, fmin(NK_R5_FACL, pow(err, 0.25) / fac));
       double hnew = h / quot;
 
+      if ((err < 1.0 || s->fixed_step) && s->nonneg && !s->fixed_step) {
+        /* Inequality constraint y >= -atol: reject, halve h. */
+        int bad = 0;
+        for (i = 0; i < n; i++)
+          if (y[i] + s->z3[i] < -s->atol_user[i]) { bad = 1; break; }
+        if (bad) {
+          nfail++;
+          s->stats.nconvfail++;
+          s->h = 0.5 * h;
+          s->reject = 1;
+          continue;
+        }
+      }
       if (err < 1.0 || s->fixed_step) {
         double *c1 = s->c1, *c2 = s->c2, *c3 = s->c3;
         const double *z1 = s->z1, *z2 = s->z2, *z3 = s->z3;

@@ -25,6 +25,10 @@ nk_status nk_radau_set_h0(nk_radau *s, double h0); /* 0: automatic (default) */
 nk_status nk_radau_get_h0(const nk_radau *s, double *h0);
 nk_status nk_radau_set_hmax(nk_radau *s, double hmax); /* 0: unlimited */
 nk_status nk_radau_get_hmax(const nk_radau *s, double *hmax);
+/* Non-negativity constraint: a step whose solution has a component below
+ * -atol_i is rejected and retried with h / 2.  Off by default. */
+nk_status nk_radau_set_nonnegative(nk_radau *s, int on);
+nk_status nk_radau_get_nonnegative(const nk_radau *s, int *on);
 
 /* Start (or restart) at (t0, y0).  Steps never pass tstop (may be < t0 for
  * backward integration).  Resets the counters. */

@@ -23,6 +23,7 @@ struct nk_radau {
   double h0;         /* user initial step, 0 = automatic */
   double hmax;       /* 0 = unlimited */
   int fixed_step;    /* test hook: no error control, h kept constant */
+  int nonneg;        /* constraint y_i >= -atol_i on accepted steps */
 
   /* problem (borrowed) */
   const nk_ode *ode;
