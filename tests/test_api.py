@@ -188,13 +188,6 @@ def test_ensemble_threads_reproducible():
     assert np.array_equal(one.y, e1.y[3])
 
 
-def test_cli_demo_runs(capsys):
-    from neurokin.cli import main
-    assert main(["demo"]) == 0
-    out = capsys.readouterr().out
-    assert "Robertson" in out and "radau5" in out
-
-
 def chain_model(n=80):
     """A nonlinear chain x0 -> x1 -> ... with quadratic back reactions."""
     rx = []

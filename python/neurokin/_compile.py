@@ -42,7 +42,11 @@ def event_roots(model) -> list:
 
 def _tape_arrays(nodes, model, pnames):
     tape = _expr.compile_program(nodes, model.species_names, pnames, TIME_NAMES)
-    return tape.consts, tape.code, tape.out
+    return _arrays(tape)
+
+
+def _arrays(tape):
+    return tape.consts, tape.code, tape.out, tape.aux
 
 
 def compile_model(model):
@@ -56,7 +60,6 @@ def compile_model(model):
     root_arrays = _tape_arrays([g for _, g in roots], model, pnames) if roots else None
     obs_arrays = (_tape_arrays([model.node(e) for _, e in model.observables], model, pnames)
                   if model.observables else None)
-    cm = CompiledModel(len(model.species), len(pnames), r.consts, r.code, r.out,
-                       j.consts, j.code, j.out, code.colptr, code.rowind,
-                       root_arrays, obs_arrays)
+    cm = CompiledModel(len(model.species), len(pnames), _arrays(r), _arrays(j),
+                       code.colptr, code.rowind, root_arrays, obs_arrays)
     return cm, code, roots

@@ -58,6 +58,8 @@ cdef extern from "nk_tape.h":
         const int *code
         int n_out
         const int *out
+        int n_aux
+        const int *aux
     size_t nk_tape_work_size(const nk_tape *tape) nogil
     nk_status nk_tape_check(const nk_tape *tape) nogil
     void nk_tape_bind(const nk_tape *tape, const double *p, double *work) nogil

@@ -104,11 +104,11 @@ cdef class CompiledModel:
     cdef object _keep, _args
     cdef readonly int n_y, n_p, nnz, n_roots, n_obs
 
-    def __cinit__(self, int n_y, int n_p, rhs_consts, rhs_code, rhs_out,
-                  jac_consts, jac_code, jac_out, colptr, rowind, roots=None,
+    def __cinit__(self, int n_y, int n_p, rhs, jac, colptr, rowind, roots=None,
                   observables=None):
-        self._args = (n_y, n_p, rhs_consts, rhs_code, rhs_out, jac_consts, jac_code,
-                      jac_out, colptr, rowind, roots, observables)
+        """Each tape is (consts, code, out, aux) arrays; roots and observables
+        are optional tapes."""
+        self._args = (n_y, n_p, rhs, jac, colptr, rowind, roots, observables)
         arrays = []
 
         def f64(a):
@@ -130,18 +130,19 @@ cdef class CompiledModel:
         self.m.nnz = ri.shape[0]
         self.m.colptr = <const int *>cp.data
         self.m.rowind = <const int *>ri.data if ri.shape[0] else NULL
-        _fill_tape(&self.m.rhs, f64(rhs_consts), i32(rhs_code), i32(rhs_out), n_y, n_p)
-        _fill_tape(&self.m.jac, f64(jac_consts), i32(jac_code), i32(jac_out), n_y, n_p)
+        _fill_tape(&self.m.rhs, f64(rhs[0]), i32(rhs[1]), i32(rhs[2]), i32(rhs[3]), n_y, n_p)
+        _fill_tape(&self.m.jac, f64(jac[0]), i32(jac[1]), i32(jac[2]), i32(jac[3]), n_y, n_p)
         self.m.n_roots = 0
         self.n_roots = 0
         if roots is not None:
-            _fill_tape(&self.m.roots, f64(roots[0]), i32(roots[1]), i32(roots[2]), n_y, n_p)
+            _fill_tape(&self.m.roots, f64(roots[0]), i32(roots[1]), i32(roots[2]),
+                       i32(roots[3]), n_y, n_p)
             self.m.n_roots = self.m.roots.n_out
             self.n_roots = self.m.roots.n_out
         self.n_obs = 0
         if observables is not None:
             _fill_tape(&self.obs, f64(observables[0]), i32(observables[1]),
-                       i32(observables[2]), n_y, n_p)
+                       i32(observables[2]), i32(observables[3]), n_y, n_p)
             _check(nk_tape_check(&self.obs))
             self.n_obs = self.obs.n_out
         self._keep = tuple(arrays)
@@ -152,7 +153,7 @@ cdef class CompiledModel:
 
 
 cdef int _fill_tape(nk_tape *t, cnp.ndarray consts, cnp.ndarray code, cnp.ndarray out,
-                    int n_y, int n_p) except -1:
+                    cnp.ndarray aux, int n_y, int n_p) except -1:
     if code.shape[0] % 4:
         raise ShapeError("tape code must have 4 ints per instruction")
     t.n_const = consts.shape[0]
@@ -163,6 +164,8 @@ cdef int _fill_tape(nk_tape *t, cnp.ndarray consts, cnp.ndarray code, cnp.ndarra
     t.code = <const int *>code.data if code.shape[0] else NULL
     t.n_out = out.shape[0]
     t.out = <const int *>out.data if out.shape[0] else NULL
+    t.n_aux = aux.shape[0]
+    t.aux = <const int *>aux.data if aux.shape[0] else NULL
     return 0
 
 

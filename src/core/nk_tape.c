@@ -29,7 +29,7 @@ nk_status nk_tape_check(const nk_tape *tape) {
   int base, k, i;
   if (tape == NULL) return NK_ERR_ARGUMENT;
   if (tape->n_const < 0 || tape->n_p < 0 || tape->n_y < 0 ||
-      tape->n_instr < 0 || tape->n_out < 0)
+      tape->n_instr < 0 || tape->n_out < 0 || tape->n_aux < 0)
     return NK_BAD_PROGRAM;
   if ((tape->n_const > 0 && tape->consts == NULL) ||
       (tape->n_instr > 0 && tape->code == NULL) ||
@@ -46,6 +46,18 @@ nk_status nk_tape_check(const nk_tape *tape) {
     const int limit = base + k; /* operands must precede this result */
     int arity;
     if (op < 0 || op >= NK_OP_COUNT) return NK_BAD_PROGRAM;
+    if (op == NK_OP_CSUM) {
+      /* operands: an aux offset and a term count, each term a prior slot */
+      const int off = ins[1], cnt = ins[2];
+      if (off < 0 || cnt < 1 || ins[3] != 0 || tape->aux == NULL ||
+          (long long)off + cnt > (long long)tape->n_aux)
+        return NK_BAD_PROGRAM;
+      for (i = 0; i < cnt; ++i) {
+        const int e = tape->aux[off + i];
+        if (e < 0 || (e >> 1) >= limit) return NK_BAD_PROGRAM;
+      }
+      continue;
+    }
     arity = nk_op_arity[op];
     for (i = 0; i < 3; ++i) {
       const int s = ins[1 + i];
@@ -87,6 +99,20 @@ static double nk_powi(double x, int n) {
   return n < 0 ? 1.0 / r : r;
 }
 
+/* Neumaier's compensated summation (Higham, Accuracy and Stability, 4.3):
+ * err collects the exact rounding error of every partial sum. */
+static double nk_csum(const double *w, const int *terms, int cnt) {
+  double s = 0.0, err = 0.0;
+  for (int i = 0; i < cnt; ++i) {
+    const int e = terms[i];
+    const double x = (e & 1) ? -w[e >> 1] : w[e >> 1];
+    const double t = s + x;
+    err += fabs(s) >= fabs(x) ? (s - t) + x : (x - t) + s;
+    s = t;
+  }
+  return s + err;
+}
+
 void nk_tape_eval(const nk_tape *tape, double t, const double *y, double *work,
                   double *out) {
   const int off_y = tape->n_const + tape->n_p;
@@ -103,7 +129,7 @@ void nk_tape_eval(const nk_tape *tape, double t, const double *y, double *work,
   r = w + off_y + tape->n_y + 1;
 
   for (k = 0; k < n_instr; ++k, pc += 4) {
-    const double a = w[pc[1]];
+    const double a = pc[0] == NK_OP_CSUM ? 0.0 : w[pc[1]];
     double v;
     switch (pc[0]) {
       case NK_OP_ADD: v = a + w[pc[2]]; break;
@@ -146,11 +172,7 @@ void nk_tape_eval(const nk_tape *tape, double t, const double *y, double *work,
       case NK_OP_SIGN: v = a > 0.0 ? 1.0 : (a < 0.0 ? -1.0 : a); break;
       case NK_OP_COPY: v = a; break;
       case NK_OP_XOR: v = ((a != 0.0) != (w[pc[2]] != 0.0)) ? 1.0 : 0.0; break;
-      case NK_OP_SUMERR: {
-        /* Neumaier (1974): exact error of c = fl(a + b) */
-        const double b = w[pc[2]], c = w[pc[3]];
-        v = fabs(a) >= fabs(b) ? (a - c) + b : (b - c) + a;
-      } break;
+      case NK_OP_CSUM: v = nk_csum(w, tape->aux + pc[1], pc[2]); break;
       default: v = NAN; break; /* unreachable after nk_tape_check */
     }
     r[k] = v;

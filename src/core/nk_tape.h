@@ -38,7 +38,7 @@ extern "C" {
   X(NK_OP_AND, 30, 2) X(NK_OP_OR, 31, 2) X(NK_OP_NOT, 32, 1)                  \
   X(NK_OP_SELECT, 33, 3) X(NK_OP_ATAN2, 34, 2) X(NK_OP_SQUARE, 35, 1)         \
   X(NK_OP_POWI, 36, 2) X(NK_OP_SIGN, 37, 1) X(NK_OP_COPY, 38, 1)              \
-  X(NK_OP_XOR, 39, 2) X(NK_OP_SUMERR, 40, 3)
+  X(NK_OP_XOR, 39, 2) X(NK_OP_CSUM, 40, 2)
 
 typedef enum {
 #define NK_OP_ENUM(name, code, arity) name = code,
@@ -49,10 +49,10 @@ typedef enum {
 
 /* Semantics: comparisons and logic give 1.0 or 0.0 (nonzero is true).
  * SELECT: a != 0 ? b : c.  POWI: a ** (int) of the constant-slot b.
- * SIGN: -1, 0 or 1.  COPY: a.  SUMERR: the rounding error of c = fl(a + b)
- * (Neumaier's error-free transformation: (a - c) + b when |a| >= |b|, else
- * (b - c) + a), used for compensated sums of reaction fluxes.  All arrays
- * borrowed. */
+ * SIGN: -1, 0 or 1.  COPY: a.  CSUM: a compensated sum (Neumaier 1974) of
+ * b >= 1 terms listed in aux[a .. a+b-1], each encoded as 2*slot + negate
+ * (so a species' production and consumption fluxes are added as if each
+ * partial sum were exact, in one instruction).  All arrays borrowed. */
 typedef struct nk_tape {
   int n_const;
   const double *consts;
@@ -62,6 +62,8 @@ typedef struct nk_tape {
   const int *code; /* 4 * n_instr ints */
   int n_out;
   const int *out;  /* n_out slot indices */
+  int n_aux;
+  const int *aux;  /* operand lists of CSUM instructions */
 } nk_tape;
 
 /* Number of doubles the work array needs. */

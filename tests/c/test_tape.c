@@ -110,7 +110,6 @@ static double reference(int op, double a, double b, double c) {
     case NK_OP_SIGN: return a > 0 ? 1.0 : (a < 0 ? -1.0 : 0.0);
     case NK_OP_COPY: return a;
     case NK_OP_XOR: return (a != 0) != (b != 0);
-    case NK_OP_SUMERR: return fabs(a) >= fabs(b) ? (a - c) + b : (b - c) + a;
     default: return NAN;
   }
 }
@@ -131,7 +130,7 @@ static void test_each_op(void) {
     const int out = 4;
     nk_tape tape = {0, NULL, 0, 3, 1, code, 1, &out};
     double work[8], res;
-    if (op == NK_OP_POWI) continue; /* needs a constant slot: below */
+    if (op == NK_OP_POWI || op == NK_OP_CSUM) continue; /* operands of their own: below */
     if (arity[op] >= 1) code[1] = 0;
     if (arity[op] >= 2) code[2] = 1;
     if (arity[op] >= 3) code[3] = 2;
@@ -270,21 +269,28 @@ static void test_model(void) {
   }
 }
 
-/* SUMERR recovers the exact rounding error of a + b: 1 + 1e-20 rounds to 1 and
- * the error term is 1e-20 exactly. */
-static void test_sumerr_exact(void) {
-  double y[2] = {1.0, 1e-20}, work[8], res[2];
-  const int code[8] = {NK_OP_ADD, 0, 1, 0, NK_OP_SUMERR, 0, 1, 3};
-  const int out[2] = {3, 4};
-  nk_tape tape = {0, NULL, 0, 2, 2, code, 2, out};
+/* CSUM sums as if exactly: 1 + 1e-20 - 1 is 1e-20 (a plain left-to-right
+ * sum gives 0); bad operand lists are refused. */
+static void test_csum_exact(void) {
+  double y[3] = {1.0, 1e-20, 1.0}, work[8], res[1];
+  const int aux[3] = {2 * 0, 2 * 1, 2 * 2 + 1}; /* y0 + y1 - y2 */
+  int code[4] = {NK_OP_CSUM, 0, 3, 0};
+  const int out[1] = {4};
+  nk_tape tape = {0, NULL, 0, 3, 1, code, 1, out, 3, aux};
   CHECK(nk_tape_check(&tape) == NK_SUCCESS);
   nk_tape_eval(&tape, 0.0, y, work, res);
-  CHECK(res[0] == 1.0);
-  CHECK(res[1] == 1e-20);
+  CHECK(res[0] == 1e-20);
+  code[2] = 4; /* past the aux list */
+  CHECK(nk_tape_check(&tape) == NK_BAD_PROGRAM);
+  code[2] = 0; /* no terms */
+  CHECK(nk_tape_check(&tape) == NK_BAD_PROGRAM);
+  code[2] = 3;
+  tape.aux = NULL;
+  CHECK(nk_tape_check(&tape) == NK_BAD_PROGRAM);
 }
 
 int main(void) {
-  test_sumerr_exact();
+  test_csum_exact();
   test_expression();
   test_each_op();
   test_check_rejects();

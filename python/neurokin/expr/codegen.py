@@ -44,6 +44,11 @@ class Tape:
     out: np.ndarray
     n_p: int
     n_y: int
+    aux: np.ndarray = None  # int32 operand lists of CSUM (2*slot + negate)
+
+    def __post_init__(self):
+        if self.aux is None:
+            object.__setattr__(self, "aux", np.zeros(0, dtype=np.int32))
 
     @property
     def n_const(self) -> int:
@@ -74,6 +79,13 @@ class Tape:
             raise ValueError("out must be int32 and consts float64")
         base = self.base
         for k, (op, *operands) in enumerate(self.code.tolist()):
+            if op == Op.CSUM:
+                off, cnt, z = operands
+                if off < 0 or cnt < 1 or z != 0 or off + cnt > len(self.aux):
+                    raise ValueError(f"instruction {k}: bad CSUM operand list")
+                if any(e < 0 or (e >> 1) >= base + k for e in self.aux[off:off + cnt].tolist()):
+                    raise ValueError(f"instruction {k}: CSUM term out of range")
+                continue
             try:
                 ar = ARITY[Op(op)]
             except ValueError:
@@ -111,8 +123,23 @@ class Tape:
         base = self.base
         with np.errstate(all="ignore"):
             for k, (op, a, b, c) in enumerate(self.code.tolist()):
-                w[base + k] = _NP[op](w, a, b, c)
+                if op == Op.CSUM:
+                    w[base + k] = _np_csum(w, self.aux[a:a + b].tolist())
+                else:
+                    w[base + k] = _NP[op](w, a, b, c)
         return w[self.out].copy()
+
+
+def _np_csum(w, terms):
+    """Neumaier's compensated sum, as nk_tape.c's CSUM."""
+    s = np.zeros_like(w[0])
+    err = np.zeros_like(w[0])
+    for e in terms:
+        x = -w[e >> 1] if e & 1 else w[e >> 1]
+        t = s + x
+        err = err + np.where(np.abs(s) >= np.abs(x), (s - t) + x, (x - t) + s)
+        s = t
+    return s + err
 
 
 def _np_powi(x, n):
@@ -171,8 +198,6 @@ _NP = {
     Op.SIGN: lambda w, a, b, c: np.where(w[a] > 0, 1.0, np.where(w[a] < 0, -1.0, w[a])),
     Op.COPY: lambda w, a, b, c: w[a].copy(),
     Op.XOR: lambda w, a, b, c: _f((w[a] != 0) != (w[b] != 0)),
-    Op.SUMERR: lambda w, a, b, c: np.where(np.abs(w[a]) >= np.abs(w[b]),
-                                           (w[a] - w[c]) + w[b], (w[b] - w[c]) + w[a]),
 }
 _NP = {int(k): v for k, v in _NP.items()}
 
@@ -282,37 +307,29 @@ def compile_program(outputs: Sequence[Node], state_names: Sequence[str],
         slot[node] = base + len(code)
         code.append((int(op), *ops))
 
-    def emit(op, a, b=0, c=0) -> int:
-        code.append((int(op), a, b, c))
-        return base + len(code) - 1
-
+    aux: list = []
     out_slots = []
     for o, plan in zip(outputs, plans):
         if plan is None:
             out_slots.append(slot[o])
             continue
         terms, divisor = plan
-        # s accumulates the rounded sum, e the exact rounding errors
+        # one CSUM instruction: Neumaier's compensated sum of the signed terms
         # (Neumaier 1974; Higham, Accuracy and Stability, Sec. 4.3)
-        neg0, t0 = terms[0]
-        s_slot = emit(Op.NEG, slot[t0]) if neg0 else slot[t0]
-        e_slot = None
-        for neg, t in terms[1:]:
-            x = emit(Op.NEG, slot[t]) if neg else slot[t]
-            s_new = emit(Op.ADD, s_slot, x)
-            err = emit(Op.SUMERR, s_slot, x, s_new)
-            e_slot = err if e_slot is None else emit(Op.ADD, e_slot, err)
-            s_slot = s_new
-        total = emit(Op.ADD, s_slot, e_slot)
+        offset = len(aux)
+        aux.extend(2 * slot[t] + int(neg) for neg, t in terms)
+        code.append((int(Op.CSUM), offset, len(terms), 0))
+        total = base + len(code) - 1
         if divisor is not None:
-            total = emit(Op.DIV, total, slot[divisor])
+            code.append((int(Op.DIV), total, slot[divisor], 0))
+            total = base + len(code) - 1
         out_slots.append(total)
 
     tape = Tape(
         consts=np.ascontiguousarray(consts, dtype=np.float64).reshape(n_const),
         code=np.ascontiguousarray(np.array(code, dtype=np.int32).reshape(len(code), 4)),
         out=np.ascontiguousarray(out_slots, dtype=np.int32).reshape(len(outputs)),
-        n_p=n_p, n_y=n_y)
+        n_p=n_p, n_y=n_y, aux=np.ascontiguousarray(aux, dtype=np.int32).reshape(len(aux)))
     return tape
 
 

@@ -54,7 +54,7 @@ class Op(enum.IntEnum):
     SIGN = 37
     COPY = 38
     XOR = 39
-    SUMERR = 40
+    CSUM = 40
 
 
 class Leaf(enum.IntEnum):
@@ -64,10 +64,11 @@ class Leaf(enum.IntEnum):
 
 
 _BINARY = {Op.ADD, Op.SUB, Op.MUL, Op.DIV, Op.POW, Op.MIN, Op.MAX, Op.LT, Op.LE,
-           Op.GT, Op.GE, Op.EQ, Op.NE, Op.AND, Op.OR, Op.ATAN2, Op.POWI, Op.XOR}
+           Op.GT, Op.GE, Op.EQ, Op.NE, Op.AND, Op.OR, Op.ATAN2, Op.POWI, Op.XOR,
+           Op.CSUM}  # CSUM: (offset into aux, term count)
 
 #: Number of operands of each opcode.
-ARITY: dict[Op, int] = {op: (3 if op in (Op.SELECT, Op.SUMERR) else 2 if op in _BINARY else 1)
+ARITY: dict[Op, int] = {op: (3 if op is Op.SELECT else 2 if op in _BINARY else 1)
                         for op in Op}
 
 
