@@ -14,12 +14,13 @@ from .simulator import Simulator
 from .ivp import OdeResult, solve_ivp
 from . import ratelaws
 from . import models
+from . import balance
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Model", "ModelBuilder", "Species", "Parameter", "Compartment", "Reaction", "Event",
-    "Simulator", "Result", "Status", "solve_ivp", "OdeResult", "ratelaws", "models",
+    "Simulator", "Result", "Status", "solve_ivp", "OdeResult", "ratelaws", "models", "balance",
     "NeurokinError", "ExpressionError", "UnknownNameError", "ArityError", "ModelError",
     "InvalidValueError", "ShapeError", "OptionError", "SolverError",
     "UnsupportedSBMLFeature", "__version__",

@@ -7,6 +7,10 @@ import numpy as np
 
 from .errors import InvalidValueError, OptionError, ShapeError, UnknownNameError
 
+# Negative values down to this are taken as zeros that picked up roundoff
+# (e.g. a final state of a species no reaction changes, fed back as initial).
+ROUNDOFF_NEGATIVE = 1e-15
+
 METHOD_ALIASES = {"bdf": "bdf", "radau5": "radau5", "radau": "radau5"}
 
 
@@ -91,7 +95,10 @@ def overrides(values, base: np.ndarray, index: dict, kind: str, *,
         if not math.isfinite(x):
             raise InvalidValueError(f"{kind} {k!r} must be finite, got {x}")
         if x < 0 and not allow_negative:
-            raise InvalidValueError(f"{kind} {k!r} must be >= 0, got {x}")
+            if x >= -ROUNDOFF_NEGATIVE:
+                x = 0.0  # a zero that picked up roundoff (a final state fed back)
+            else:
+                raise InvalidValueError(f"{kind} {k!r} must be >= 0, got {x}")
         out[i] = x
     return out
 

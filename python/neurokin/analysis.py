@@ -226,6 +226,7 @@ def _newton(F, JF, fnorm, y, tol, max_iter, step_tol=1e-9):
     """
     f = F(y)
     fn = np.max(np.abs(f))
+    stalls = 0
     for it in range(1, max_iter + 1):
         if not np.isfinite(fn):
             return y, it, False
@@ -242,7 +243,7 @@ def _newton(F, JF, fnorm, y, tol, max_iter, step_tol=1e-9):
         if small_step and fn <= tol and fnorm(y) <= tol:
             return y, it - 1, True
         lam = 1.0
-        while lam > 1e-8:
+        while lam > 1e-4:
             yt = y + lam * dy
             ft = F(yt)
             fnt = np.max(np.abs(ft))
@@ -250,7 +251,12 @@ def _newton(F, JF, fnorm, y, tol, max_iter, step_tol=1e-9):
                 break
             lam *= 0.5
         else:
-            return y, it, False
+            return y, it, False  # no descent along the Newton direction
+        # Newton far from its basin crawls with tiny damped steps: hand over
+        # to presimulation instead of spending hundreds of evaluations
+        stalls = stalls + 1 if lam < 0.01 else 0
+        if stalls >= 3:
+            return yt, it, False
         y, f, fn = yt, ft, fnt
     return y, max_iter, bool(fn <= tol and fnorm(y) <= tol)
 
@@ -291,10 +297,18 @@ def steady_state(sim, initial=None, parameters=None, **options):
         # a reaction model's steady state has no negative concentrations
         return ok and (not nonneg or float(np.min(y)) >= -tol)
 
+    memo = {}
+
+    def spectrum(y):
+        key = y.tobytes()
+        if key not in memo:
+            with sim._lock:
+                J = np.array(sim._runner.jac(0.0, y, p))
+            memo[key] = _restricted_eigenvalues(J, laws, fixed)
+        return memo[key]
+
     def is_stable(y):
-        with sim._lock:
-            J = np.array(sim._runner.jac(0.0, y, p))
-        eig = _restricted_eigenvalues(J, laws, fixed)
+        eig = spectrum(y)
         return bool(np.all(np.isfinite(eig)) and (eig.size == 0 or np.all(eig.real < 0)))
 
     with sim._lock:
@@ -334,9 +348,8 @@ def steady_state(sim, initial=None, parameters=None, **options):
                 y = ycur
     with sim._lock:
         fvec = sim._runner.rhs(0.0, y, p)
-        J = np.array(sim._runner.jac(0.0, y, p))
     resid = float(np.max(np.abs(fvec))) if fvec.size else 0.0
-    eig = _restricted_eigenvalues(J, laws, fixed)
+    eig = spectrum(y)
     stable = bool(np.all(np.isfinite(eig)) and (eig.size == 0 or np.all(eig.real < 0)))
     return SteadyState(dict(zip(sim.names, y.tolist())), y, resid, eig, stable,
                        bool(ok and np.isfinite(resid)), method, iters)
