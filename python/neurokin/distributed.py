@@ -1,0 +1,122 @@
+"""Ensembles on a dask.distributed cluster (``backend="dask"``; ``pip install neurokin[distributed]``).
+
+    from dask.distributed import Client
+    client = Client("tcp://scheduler:8786")
+    ens = sim.ensemble(params, t_eval=t, backend="dask", client=client)
+
+Members are cut into chunks (as with threads); each chunk is one task.  The
+model travels as its pickled *description* inside every task (a few kB for
+typical models) together with a digest; each worker process compiles it once
+and caches the compiled Simulator under that digest, and each worker thread
+keeps its own C workspace.  Results are gathered as tasks finish and placed in
+member order.  Tasks of a worker that dies are rerun elsewhere by the
+scheduler, and since every member's result depends only on its inputs, the
+results are identical to a threaded run.
+
+Without ``client`` a ``LocalCluster`` of ``workers`` processes (default 2, one
+thread each) on the loopback interface is started for the call and closed
+after it.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import pickle
+import threading
+import uuid
+
+__all__ = ["execute_dask", "local_cluster"]
+
+# worker-process cache: digest -> compiled Simulator; per thread -> its workspace
+_CACHE: dict = {}
+_CACHE_LOCK = threading.Lock()
+_LOCAL = threading.local()
+_MAX_MODELS = 8
+
+
+def _import_distributed():
+    try:
+        import dask.distributed as dd
+    except ImportError:
+        from .errors import OptionError
+        raise OptionError("backend='dask' needs dask.distributed: "
+                          "pip install 'neurokin[distributed]'") from None
+    return dd
+
+
+def local_cluster(workers: int = 2, **kwargs):
+    """A LocalCluster of ``workers`` single-threaded processes on 127.0.0.1, no dashboard."""
+    dd = _import_distributed()
+    opts = dict(n_workers=int(workers), threads_per_worker=1, processes=True,
+                host="127.0.0.1", dashboard_address=":0", silence_logs=logging.ERROR,
+                scheduler_kwargs={"dashboard": False})
+    opts.update(kwargs)
+    return dd.LocalCluster(**opts)
+
+
+def _worker_sim(digest: str, payload: bytes):
+    """This process's compiled Simulator for the model (compiled once), with this
+    thread's own workspace."""
+    from .ensemble import worker_simulator
+    sims = getattr(_LOCAL, "sims", None)
+    if sims is None:
+        sims = _LOCAL.sims = {}
+    ws = sims.get(digest)
+    if ws is not None:
+        return ws
+    with _CACHE_LOCK:
+        base = _CACHE.get(digest)
+        if base is None:
+            from .simulator import Simulator
+            model, linear_solver = pickle.loads(payload)
+            base = Simulator(model, linear_solver)
+            if len(_CACHE) >= _MAX_MODELS:
+                _CACHE.pop(next(iter(_CACHE)))
+            _CACHE[digest] = base
+    ws = sims[digest] = worker_simulator(base)
+    return ws
+
+
+def compiled_models() -> list:
+    """Digests of the models compiled in this process (for tests: once per worker)."""
+    return list(_CACHE)
+
+
+def _chunk_task(digest, payload, spec, P, Y):
+    from .ensemble import run_chunk
+    return run_chunk(_worker_sim(digest, payload), spec, P, Y)
+
+
+def execute_dask(sim, spec, P, Y, chunks, todo, on_done, *, client=None, workers=None) -> int:
+    """Run chunks ``todo`` as tasks; call ``on_done(c, (y, status))`` as they finish.
+
+    Returns the number of workers used.
+    """
+    dd = _import_distributed()
+    payload = pickle.dumps((sim.model, sim.linear_solver), protocol=pickle.HIGHEST_PROTOCOL)
+    digest = hashlib.sha256(payload).hexdigest()
+    cluster = None
+    own_client = client is None
+    if own_client:
+        cluster = local_cluster(2 if workers is None else int(workers))
+        client = dd.Client(cluster)
+    futures = {}
+    try:
+        nw = max(1, len(client.scheduler_info().get("workers", {})))
+        run_id = uuid.uuid4().hex[:12]
+        for c in todo:
+            lo, hi = chunks[c]
+            f = client.submit(_chunk_task, digest, payload, spec, P[lo:hi], Y[lo:hi],
+                              key=f"neurokin-ensemble-{run_id}-{c}", pure=False)
+            futures[f] = c
+        for f in dd.as_completed(list(futures)):
+            c = futures.pop(f)
+            on_done(c, f.result())
+            f.release()
+        return nw
+    finally:
+        if futures:
+            client.cancel(list(futures))
+        if own_client:
+            client.close()
+            cluster.close()
