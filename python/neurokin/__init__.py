@@ -12,6 +12,8 @@ from .model import Compartment, Event, Model, ModelBuilder, Parameter, Reaction,
 from .result import Result, Status
 from .simulator import Simulator
 from .ivp import OdeResult, solve_ivp
+from .ensemble import EnsembleResult, open_ensemble
+from .sbml import load_sbml
 from . import ratelaws
 from . import models
 from . import balance
@@ -20,7 +22,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Model", "ModelBuilder", "Species", "Parameter", "Compartment", "Reaction", "Event",
-    "Simulator", "Result", "Status", "solve_ivp", "OdeResult", "ratelaws", "models", "balance",
+    "Simulator", "Result", "Status", "solve_ivp", "OdeResult", "load_sbml", "EnsembleResult",
+    "open_ensemble", "ratelaws", "models", "balance",
     "NeurokinError", "ExpressionError", "UnknownNameError", "ArityError", "ModelError",
     "InvalidValueError", "ShapeError", "OptionError", "SolverError",
     "UnsupportedSBMLFeature", "__version__",

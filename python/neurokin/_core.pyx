@@ -302,6 +302,8 @@ cdef class ModelRunner:
     def roots(self, double t, const double[::1] y, const double[::1] p):
         """Root function values g(t, y) (events)."""
         self._bind(p)
+        if y.shape[0] != self.model.n_y:
+            raise ShapeError(f"y must have length {self.model.n_y}")
         out = np.empty(max(self.model.n_roots, 1))
         cdef double[::1] o = out
         if self.model.n_roots:
@@ -464,6 +466,8 @@ cdef int _py_rhs(double t, const double *y, double *ydot, void *user) noexcept w
     cdef PyODE o = <PyODE>user
     cdef int i
     cdef double[::1] fv
+    if o.exc is not None:
+        return -1  # a callback already raised: never call Python again
     try:
         yarr = np.empty(o.n)
         memcpy(<double *>cnp.PyArray_DATA(yarr), y, o.n * sizeof(double))
@@ -486,6 +490,8 @@ cdef int _py_jac(double t, const double *y, const double *fy, double *J, void *u
     cdef PyODE o = <PyODE>user
     cdef double[::1, :] Jv
     cdef int i, j
+    if o.exc is not None:
+        return -1  # a callback already raised: never call Python again
     try:
         if o.jac_const is not None:
             Jm = o.jac_const

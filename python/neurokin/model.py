@@ -133,6 +133,7 @@ class Model:
     odes: tuple = ()           # ((species_id, expression), ...) for ODE models
     observables: tuple = ()    # ((id, expression), ...): outputs computed on every row
     events: tuple = ()         # (Event, ...)
+    atol_scale: tuple = ()     # ((species_id, factor), ...): per-state atol multipliers
     name: str = "model"
     notes: str = ""
     # parsed expressions {text: Node} for the name set they were checked
@@ -261,6 +262,11 @@ class Model:
             _check_name(oid, "observable")
             if oid in ids:
                 raise ModelError(f"observable id {oid!r} is already used by a {ids[oid]}")
+        for sid, f in self.atol_scale:
+            if sid not in sp:
+                raise UnknownNameError(f"atol_scale names unknown species {sid!r}")
+            if not (_check_number(f, f"atol scale of {sid!r}") > 0):
+                raise InvalidValueError(f"atol scale of {sid!r} must be > 0, got {f}")
         targets = set(sp) | {p.id for p in self.parameters_} | comp_ids
         for ev in self.events:
             if not isinstance(ev, Event):
@@ -423,6 +429,11 @@ class Model:
             return rows
         return pd.DataFrame(rows, columns=["kind", "id", "value", "unit", "status",
                                            "description"])
+
+    def to_sbml(self) -> str:
+        """This model as SBML Level 3 Version 2 text (needs python-libsbml)."""
+        from .sbml import to_sbml
+        return to_sbml(self)
 
     def __repr__(self) -> str:
         kind = "ODE" if self.odes else "reaction"

@@ -57,7 +57,7 @@ class Result:
     """
 
     __slots__ = ("t", "y", "names", "stats", "status", "message", "method", "_index",
-                 "observables")
+                 "observables", "parameter_values")
 
     def __init__(self, t, y, names, stats, status, message, method="", index=None):
         self.t = t
@@ -69,6 +69,7 @@ class Result:
         self.method = method
         self._index = index
         self.observables = {}  # name -> column of an observable
+        self.parameter_values = None  # (names, values) used by the run
 
     @property
     def success(self) -> bool:
@@ -95,7 +96,23 @@ class Result:
             return self.y[:, i]
         if name in self.observables:
             return self.observables[name]
+        if self.parameter_values is not None and name in self.parameter_values[0]:
+            # a constant parameter or compartment size, as a column
+            value = self.parameter_values[1][self.parameter_values[0].index(name)]
+            return np.full(len(self.t), float(value))
         return self.y[:, self._column(name)]
+
+    def amount(self, species: str) -> np.ndarray:
+        """A species as an amount (SBML): its ``<id>.amount`` column when the
+        model provides one (concentration states), else the state itself."""
+        key = f"{species}.amount"
+        return self[key] if key in self.observables or key in self.names else self[species]
+
+    def concentration(self, species: str) -> np.ndarray:
+        """A species as a concentration (SBML): its ``<id>.concentration``
+        column when the model provides one (amount states), else the state."""
+        key = f"{species}.concentration"
+        return self[key] if key in self.observables or key in self.names else self[species]
 
     def __len__(self) -> int:
         return len(self.t)
@@ -114,7 +131,7 @@ class Result:
 
     def __reduce__(self):
         return (_rebuild, (self.t, self.y, self.names, self.stats, self.status, self.message,
-                           self.method, self.observables))
+                           self.method, self.observables, self.parameter_values))
 
     def __eq__(self, other) -> bool:
         if not isinstance(other, Result):
@@ -128,7 +145,9 @@ class Result:
                 f"..{self.t[-1] if len(self.t) else ''}], {self.stats.get('n_steps', 0)} steps>")
 
 
-def _rebuild(t, y, names, stats, status, message, method, observables):
+def _rebuild(t, y, names, stats, status, message, method, observables,
+             parameter_values=None):
     r = Result(t, y, names, stats, status, message, method)
     r.observables = observables
+    r.parameter_values = parameter_values
     return r

@@ -66,6 +66,11 @@ class Simulator:
         self._negative_ok = {p.id for p in model.parameters_ if p.allow_negative}
         self._atol_cache = {}
         self._laws = None
+        # per-state atol multipliers (e.g. compartment sizes of amount states
+        # imported from SBML), so that a scalar atol means one thing for all
+        scales = dict(model.atol_scale)
+        self._atol_scale = (np.array([scales.get(n, 1.0) for n in self.names])
+                            if scales else None)
 
     # -- argument resolution ---------------------------------------------
     def _state(self, initial) -> np.ndarray:
@@ -84,10 +89,15 @@ class Simulator:
         return p
 
     def _atol(self, atol) -> np.ndarray:
+        """Absolute tolerances per state: a scalar is multiplied by the
+        model's ``atol_scale`` factors; arrays and dicts are taken as given."""
         if isinstance(atol, float):
             a = self._atol_cache.get(atol)
             if a is None:
-                a = self._atol_cache[atol] = V.atol_array(atol, len(self.names))
+                a = V.atol_array(atol, len(self.names))
+                if self._atol_scale is not None:
+                    a = a * self._atol_scale
+                self._atol_cache[atol] = a
             return a
         return V.atol_array(atol, len(self.names), self.names)
 
@@ -109,7 +119,11 @@ class Simulator:
         rtol : float
             Relative tolerance, in [1e-15, 1).
         atol : float, array or dict by species
-            Absolute tolerance in each state's own unit (concentration).
+            Absolute tolerance in each state's own unit (concentration).  A
+            scalar is multiplied per state by the model's ``atol_scale``
+            (models imported from SBML integrate amounts in compartments of
+            any size: their amount states get atol times the compartment
+            size, so a scalar atol reads as a concentration tolerance).
         initial, parameters : dict, optional
             Values by name overriding the model's for this call only.
         **options
@@ -152,7 +166,9 @@ class Simulator:
                 float(options.get("hmax", 0.0)), int(options.get("max_order", 5)),
                 False, self._reaction_model)
             obs = self._runner.observe(t, y, p) if self.observable_names else None
-        return _result(t, y, self.names, stats, code, m, t1, self.observable_names, obs)
+        res = _result(t, y, self.names, stats, code, m, t1, self.observable_names, obs)
+        res.parameter_values = (self._pnames, p)
+        return res
 
     def rhs(self, y=None, t: float = 0.0, parameters: dict | None = None) -> np.ndarray:
         """The right-hand side f(t, y) (state defaults to the model's initial state)."""
@@ -194,10 +210,23 @@ class Simulator:
         from .analysis import steady_state
         return steady_state(self, initial=initial, parameters=parameters, **options)
 
-    def ensemble(self, parameters, t_eval, **options):
-        """Many simulations with different parameter sets (see neurokin.ensemble)."""
+    def ensemble(self, parameters=None, t_eval=None, **options):
+        """Many simulations of this model, one per parameter row.
+
+        ``parameters``: DataFrame, dict of arrays, or (members, n_parameters)
+        array; options ``initial`` (per-member overrides), ``workers``,
+        ``backend`` ('threads' or 'dask'), ``client``, ``chunk_size``,
+        ``progress``, ``out`` (stream to a Zarr store, resumable) and the
+        options of :meth:`simulate`.  See :func:`neurokin.ensemble.run_ensemble`.
+        """
         from .ensemble import run_ensemble
         return run_ensemble(self, parameters, t_eval, **options)
+
+    def steady_state_ensemble(self, parameters=None, **options):
+        """Steady states of many parameter sets (threads); options ``initial``,
+        ``workers``, ``chunk_size``, ``progress`` and those of steady_state."""
+        from .ensemble import run_steady_state_ensemble
+        return run_steady_state_ensemble(self, parameters, **options)
 
     def __reduce__(self):
         return (Simulator, (self.model, self.linear_solver))

@@ -18,6 +18,7 @@ struct nk_integrator {
   nk_bdf *bdf;
   nk_radau *radau;
   long max_steps;
+  long steps;     /* accepted steps since init: max_steps bounds this */
   nk_monitor_fn monitor;
   void *monitor_user;
   long monitor_every;
@@ -286,6 +287,7 @@ nk_status nk_integrator_init(nk_integrator *it, const nk_ode *ode,
   it->t_end = t_end;
   it->dir = t_end > t0 ? 1.0 : -1.0;
   it->done = 0;
+  it->steps = 0;
   it->root_pending = it->resume = it->row_pending = 0;
   it->t_lo = it->t_root = t0;
   if (it->n_roots > 0) {
@@ -336,7 +338,6 @@ nk_status nk_integrator_run(nk_integrator *it, const double *t_eval,
   if (!it || !t_out || !y_out || !k_done || *k_done < 0) return NK_ERR_ARGUMENT;
   if (!it->initialised) return NK_NOT_INITIALISED;
   const int n = it->n;
-  long steps = 0;
   double tcur = 0.0;
   nk_status st;
   if (t_eval)
@@ -387,7 +388,7 @@ nk_status nk_integrator_run(nk_integrator *it, const double *t_eval,
       it->row_pending = 0;
     }
     if (it->done) return NK_SUCCESS;
-    st = driver_step(it, &steps, &tcur);
+    st = driver_step(it, &it->steps, &tcur);
     if (st != NK_SUCCESS) return st;
     it->row_pending = 1;
     if (it->n_roots > 0) {

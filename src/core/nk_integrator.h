@@ -31,6 +31,8 @@ void nk_integrator_free(nk_integrator **p); /* accepts NULL */
 nk_status nk_integrator_get_method(const nk_integrator *it, nk_method *m);
 nk_status nk_integrator_set_tolerances(nk_integrator *it, double rtol,
                                        const double *atol);
+/* Budget of accepted steps per integration (from init on, over however
+ * many run calls it takes); NK_TOO_MUCH_WORK when spent. */
 nk_status nk_integrator_set_max_steps(nk_integrator *it, long max_steps);
 nk_status nk_integrator_get_max_steps(const nk_integrator *it, long *max_steps);
 nk_status nk_integrator_set_h0(nk_integrator *it, double h0);

@@ -21,7 +21,8 @@ static nk_status nk_pattern_check(int n, int nnz, const int *colptr,
   if (colptr == NULL || (nnz > 0 && rowind == NULL)) return NK_BAD_PROGRAM;
   if (colptr[0] != 0 || colptr[n] != nnz) return NK_BAD_PROGRAM;
   for (j = 0; j < n; ++j) {
-    if (colptr[j + 1] < colptr[j]) return NK_BAD_PROGRAM;
+    if (colptr[j + 1] < colptr[j] || colptr[j + 1] > nnz)
+      return NK_BAD_PROGRAM; /* rowind has nnz entries: never read past them */
     for (k = colptr[j]; k < colptr[j + 1]; ++k) {
       if (rowind[k] < 0 || rowind[k] >= n) return NK_BAD_PROGRAM;
       if (k > colptr[j] && rowind[k] <= rowind[k - 1])

@@ -27,7 +27,7 @@ nk_status nk_pattern_check(int n, int nnz, const int *colptr, const int *rowind)
   for (int i = 0; i < n; ++i) mark[i] = -1;
   nk_status st = NK_SUCCESS;
   for (int j = 0; j < n && st == NK_SUCCESS; ++j) {
-    if (colptr[j + 1] < colptr[j]) { st = NK_ERR_ARGUMENT; break; }
+    if (colptr[j + 1] < colptr[j] || colptr[j + 1] > nnz) { st = NK_ERR_ARGUMENT; break; }
     for (int p = colptr[j]; p < colptr[j + 1]; ++p) {
       const int i = rowind[p];
       if (i < 0 || i >= n || mark[i] == j) { st = NK_ERR_ARGUMENT; break; }
@@ -673,6 +673,7 @@ nk_status nk_sparse_jac_eval(nk_sparse_fd *fd, const nk_ode *ode, double t,
     const int rc = ode->rhs(t, ytmp, ftmp, ode->user);
     if (nfev) ++*nfev;
     for (int q = fd->gptr[g]; q < fd->gptr[g + 1]; ++q) ytmp[fd->gcol[q]] = y[fd->gcol[q]];
+    if (rc < 0) return NK_RHS_FAIL; /* the rhs asked to abort: not retried */
     if (rc != 0) return NK_JAC_FAIL;
     for (int q = fd->gptr[g]; q < fd->gptr[g + 1]; ++q) {
       const int j = fd->gcol[q];

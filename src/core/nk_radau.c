@@ -276,7 +276,7 @@ static nk_status nk_radau_eval_f0(nk_radau *s) {
 
 /* Initial step size: the heuristic of Hairer, Norsett & Wanner I, Sec. II.4
  * (as in SciPy's select_initial_step) for a method of order 5, using the
- * internal tolerances.  Returns |h|. */
+ * internal tolerances.  Returns |h|, or -1 when the rhs asks to abort. */
 static double nk_radau_initial_step(nk_radau *s) {
   const int n = s->n;
   const nk_ode *ode = s->ode;
@@ -297,6 +297,7 @@ static double nk_radau_initial_step(nk_radau *s) {
   for (i = 0; i < n; i++) s->ytmp[i] = s->y[i] + s->dir * h0 * s->f0[i];
   rc = ode->rhs(s->t + s->dir * h0, s->ytmp, s->d1, ode->user);
   s->stats.nfev++;
+  if (rc < 0) return -1.0; /* abort: the caller stops with NK_RHS_FAIL */
   if (rc != 0) return 0.1 * h0;
   for (i = 0; i < n; i++) {
     double x = (s->d1[i] - s->f0[i]) * s->wt[i];
@@ -342,7 +343,11 @@ nk_status nk_radau_step(nk_radau *s, double *t_new) {
   }
   /* Newton weights 1/scal with scal = atol' + rtol' |y| at the step start. */
   for (i = 0; i < n; i++) wt[i] = nk_inv_scale(s->atol[i] + s->rtol * fabs(y[i]));
-  if (s->h == 0.0) s->h = s->dir * nk_radau_initial_step(s);
+  if (s->h == 0.0) {
+    const double h0 = nk_radau_initial_step(s);
+    if (h0 < 0.0) return NK_RHS_FAIL; /* the rhs asked to abort */
+    s->h = s->dir * h0;
+  }
 
   for (;;) {
     double h = s->h, tph, fac1, alphn, betan, dyno = 0.0, dynold = 1.0;

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import ModelError, UnknownNameError
 from . import nodes as N
-from .diff import jacobian
+from .diff import additive_terms, jacobian
 from .nodes import Leaf, Node
 from .ops import ARITY, Op
 from .parser import DEFAULT_TIME_NAMES, parse
@@ -210,28 +210,13 @@ def _time_set(time_name) -> frozenset:
     return frozenset(time_name)
 
 
-def _additive_terms(node: Node, sign: bool, out: list) -> None:
-    """Flatten an ADD/SUB/NEG chain into signed terms (sign True = negated)."""
-    if node.op is Op.ADD:
-        _additive_terms(node.args[0], sign, out)
-        _additive_terms(node.args[1], sign, out)
-    elif node.op is Op.SUB:
-        _additive_terms(node.args[0], sign, out)
-        _additive_terms(node.args[1], not sign, out)
-    elif node.op is Op.NEG:
-        _additive_terms(node.args[0], not sign, out)
-    else:
-        out.append((sign, node))
-
-
 def _sum_plan(node: Node):
     """(terms, divisor) when ``node`` is a sum of >= 3 terms (optionally divided
     by something), which a compensated sum computes more accurately; else None."""
     divisor = None
     if node.op is Op.DIV:
         node, divisor = node.args
-    terms: list = []
-    _additive_terms(node, False, terms)
+    terms = additive_terms(node)
     return (terms, divisor) if len(terms) >= 3 else None
 
 

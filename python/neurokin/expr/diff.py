@@ -181,18 +181,68 @@ def diff(f: Node, x, memo: "dict | None" = None) -> Node:
     return memo[f]
 
 
+def additive_terms(f: Node) -> list:
+    """Signed terms of an ADD/SUB/NEG tree: [(negated, node), ...] with
+    sum(+-node) == f (iterative: sums of thousands of terms are common)."""
+    out = []
+    stack = [(f, False)]
+    while stack:
+        node, neg = stack.pop()
+        if node.op is Op.ADD:
+            stack.append((node.args[1], neg))
+            stack.append((node.args[0], neg))
+        elif node.op is Op.SUB:
+            stack.append((node.args[1], not neg))
+            stack.append((node.args[0], neg))
+        elif node.op is Op.NEG:
+            stack.append((node.args[0], not neg))
+        else:
+            out.append((neg, node))
+    return out
+
+
+def _sum_terms(terms: list) -> Node:
+    """Balanced sum of signed terms (shallow trees, no deep recursion later)."""
+    nodes = [N.neg(t) if neg else t for neg, t in terms]
+    if not nodes:
+        return ZERO
+    while len(nodes) > 1:
+        nodes = [_add(nodes[k], nodes[k + 1]) if k + 1 < len(nodes) else nodes[k]
+                 for k in range(0, len(nodes), 2)]
+    return nodes[0]
+
+
 def jacobian(exprs, wrt) -> dict:
     """Sparse Jacobian ``{(i, j): d exprs[i] / d wrt[j]}`` with structural
-    zeros left out.  ``wrt`` is a sequence of names."""
+    zeros left out.  ``wrt`` is a sequence of names.
+
+    Each right-hand side is split into its additive terms (a species' fluxes)
+    and a term is differentiated only with respect to the variables it
+    contains, each derivative once (memoised per variable across all
+    outputs): the work grows with the size of the terms, not with the length
+    of the sums times the number of variables, which matters for networks
+    with thousands of fluxes.
+    """
     col = {name: j for j, name in enumerate(wrt)}
     memos: list = [dict() for _ in wrt]
     out = {}
     for i, f in enumerate(exprs):
-        for name in f.free_symbols:
-            j = col.get(name)
-            if j is None:
-                continue
-            d = diff(f, name, memos[j])
+        scale = None
+        if f.op is Op.DIV and not (f.args[1].free_symbols & col.keys()):
+            f, scale = f.args  # (sum of fluxes) / compartment size
+        by_var: dict = {}
+        for neg, term in additive_terms(f):
+            for name in term.free_symbols:
+                j = col.get(name)
+                if j is None:
+                    continue
+                d = diff(term, name, memos[j])
+                if not (d.is_const and d.value == 0.0):
+                    by_var.setdefault(j, []).append((neg, d))
+        for j, parts in by_var.items():
+            d = _sum_terms(parts)
+            if scale is not None:
+                d = _div(d, scale)
             if not (d.is_const and d.value == 0.0):
                 out[(i, j)] = d
     return out
