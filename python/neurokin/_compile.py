@@ -53,7 +53,7 @@ def compile_model(model):
     """Compile a Model; returns (CompiledModel, CompiledODE, roots)."""
     from ._core import CompiledModel
     pnames = parameter_layout(model)
-    code = _expr.compile_odes(model.rhs_nodes(), model.species_names, pnames,
+    code = _expr.compile_odes(model.rhs_sums(), model.species_names, pnames,
                               time_names=TIME_NAMES)
     r, j = code.rhs_tape, code.jac_tape
     roots = event_roots(model)

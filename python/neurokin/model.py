@@ -342,6 +342,14 @@ class Model:
 
     def rhs_nodes(self) -> list:
         """Right-hand side of each state as a parsed expression (neurokin.expr.Node)."""
+        from .expr import FluxSum
+        return [f.node() if isinstance(f, FluxSum) else f for f in self.rhs_sums()]
+
+    def rhs_sums(self) -> list:
+        """Right-hand sides in the compiler's form: reaction models give each
+        species its flux sum (neurokin.expr.FluxSum: stoichiometric
+        coefficients times rate laws, over the compartment size) without
+        building expression trees; ODE models give their parsed expressions."""
         from . import expr as E
         cache = self._parsed[1]
         if self.odes:
@@ -352,21 +360,15 @@ class Model:
             rate = cache[r.rate]
             for s, n in r.stoichiometry:
                 n = float(n)
-                if n == 0:
-                    continue
-                terms[s].append(rate if n == 1 else E.neg(rate) if n == -1
-                                else E.mul(E.const(n), rate))
+                if n != 0:
+                    terms[s].append((n, rate))
         out = []
         for s in self.species:
             if s.constant or not terms[s.id]:
                 out.append(E.const(0.0))
                 continue
-            acc = terms[s.id][0]
-            for t in terms[s.id][1:]:
-                acc = E.add(acc, t)
-            if vol.get(s.compartment, 1.0) != 1.0:
-                acc = E.div(acc, E.sym(s.compartment))
-            out.append(acc)
+            divisor = E.sym(s.compartment) if vol.get(s.compartment, 1.0) != 1.0 else None
+            out.append(E.FluxSum(terms[s.id], divisor))
         return out
 
     def stoichiometry_matrix(self):

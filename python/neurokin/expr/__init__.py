@@ -12,7 +12,7 @@ against the model; the result is an immutable, hash-consed DAG
 programs the C core's ``nk_tape_eval`` runs.
 """
 from .codegen import CompiledODE, Tape, compile_odes, compile_program
-from .diff import diff, jacobian
+from .diff import FluxSum, additive_terms, as_flux_sum, diff, jacobian
 from .nodes import (ONE, ZERO, Node, add, and_, call, const, depends_on, div, eq,
                     evaluate, free_symbols, ge, gt, le, lt, mul, ne, neg, not_, or_,
                     postorder, pow_, select, sub, substitute, sym, time, to_string)

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import ModelError, UnknownNameError
 from . import nodes as N
-from .diff import additive_terms, jacobian
+from .diff import FluxSum, as_flux_sum, jacobian
 from .nodes import Leaf, Node
 from .ops import ARITY, Op
 from .parser import DEFAULT_TIME_NAMES, parse
@@ -210,14 +210,24 @@ def _time_set(time_name) -> frozenset:
     return frozenset(time_name)
 
 
-def _sum_plan(node: Node):
-    """(terms, divisor) when ``node`` is a sum of >= 3 terms (optionally divided
-    by something), which a compensated sum computes more accurately; else None."""
-    divisor = None
-    if node.op is Op.DIV:
-        node, divisor = node.args
-    terms = additive_terms(node)
-    return (terms, divisor) if len(terms) >= 3 else None
+def _sum_plan(output, compensated: bool):
+    """The output as a FluxSum to emit as one compensated-sum instruction, or
+    None to emit it as an ordinary expression.  FluxSums always are; a Node
+    is when ``compensated`` and it sums three or more terms."""
+    if isinstance(output, FluxSum):
+        if len(output.terms) == 1 and output.terms[0][0] == 1.0 and output.divisor is None:
+            return None
+        return output
+    if not compensated:
+        return None
+    fs = as_flux_sum(output)
+    return fs if len(fs.terms) >= 3 else None
+
+
+def _weighted(c: float, node: Node) -> Node:
+    """|c| * node (the sign goes into the CSUM operand)."""
+    a = abs(c)
+    return node if a == 1.0 else N.mul(N.const(a), node)
 
 
 def compile_program(outputs: Sequence[Node], state_names: Sequence[str],
@@ -242,15 +252,15 @@ def compile_program(outputs: Sequence[Node], state_names: Sequence[str],
     n_p, n_y = len(param_names), len(state_names)
     _check_unique(state_names, param_names)
     times = _time_set(time_name)
-    plans = [_sum_plan(o) if compensated else None for o in outputs]
+    plans = [_sum_plan(o, compensated) for o in outputs]
     roots = []
     for o, plan in zip(outputs, plans):
         if plan is None:
-            roots.append(o)
+            roots.append(o.terms[0][1] if isinstance(o, FluxSum) else o)
         else:
-            roots.extend(t for _, t in plan[0])
-            if plan[1] is not None:
-                roots.append(plan[1])
+            roots.extend(_weighted(c, t) for c, t in plan.terms)
+            if plan.divisor is not None:
+                roots.append(plan.divisor)
     order = N.postorder(roots)
 
     consts: list = []
@@ -296,17 +306,18 @@ def compile_program(outputs: Sequence[Node], state_names: Sequence[str],
     out_slots = []
     for o, plan in zip(outputs, plans):
         if plan is None:
-            out_slots.append(slot[o])
+            out_slots.append(slot[o.terms[0][1] if isinstance(o, FluxSum) else o])
             continue
-        terms, divisor = plan
         # one CSUM instruction: Neumaier's compensated sum of the signed terms
         # (Neumaier 1974; Higham, Accuracy and Stability, Sec. 4.3)
         offset = len(aux)
-        aux.extend(2 * slot[t] + int(neg) for neg, t in terms)
-        code.append((int(Op.CSUM), offset, len(terms), 0))
+        aux.extend(2 * slot[_weighted(c, t)] + int(c < 0) for c, t in plan.terms)
+        if not plan.terms:
+            raise ValueError("an empty sum reached the code generator")
+        code.append((int(Op.CSUM), offset, len(plan.terms), 0))
         total = base + len(code) - 1
-        if divisor is not None:
-            code.append((int(Op.DIV), total, slot[divisor], 0))
+        if plan.divisor is not None:
+            code.append((int(Op.DIV), total, slot[plan.divisor], 0))
             total = base + len(code) - 1
         out_slots.append(total)
 
@@ -395,7 +406,8 @@ def compile_odes(rhs: Sequence["str | Node"], state_names: Sequence[str],
         structural zero (convenient for factorising I - gamma*J).
     compensated : bool
         Sum right-hand sides of three or more terms with compensated
-        summation (see compile_program); the Jacobian is summed plainly.
+        summation (see compile_program); Jacobian entries that add several
+        fluxes are FluxSums and use the same single instruction.
     """
     state_names = tuple(state_names)
     param_names = tuple(param_names)
@@ -409,8 +421,10 @@ def compile_odes(rhs: Sequence["str | Node"], state_names: Sequence[str],
             f = parse(f, names, time_names=time_names, functions=functions)
         elif isinstance(f, (int, float)) and not isinstance(f, bool):
             f = N.const(float(f))
-        elif not isinstance(f, Node):
-            raise TypeError(f"right-hand side {i} is neither a string nor a Node")
+        elif isinstance(f, FluxSum) and not f.terms:
+            f = N.ZERO
+        elif not isinstance(f, (Node, FluxSum)):
+            raise TypeError(f"right-hand side {i} is neither a string, a Node nor a FluxSum")
         else:
             unknown = f.free_symbols - names - frozenset(time_names)
             if unknown:
@@ -434,9 +448,17 @@ def compile_odes(rhs: Sequence["str | Node"], state_names: Sequence[str],
 
     rhs_tape = compile_program(exprs, state_names, param_names, time_names, compensated)
     jac_tape = compile_program(jac, state_names, param_names, time_names)
+    roots = []
+    for f in exprs:
+        if isinstance(f, FluxSum):
+            roots.extend(t for _, t in f.terms)
+            if f.divisor is not None:
+                roots.append(f.divisor)
+        else:
+            roots.append(f)
     uses_t = any(n.op is Leaf.TIME or (n.op is Leaf.SYM and n.name in time_names
                                        and n.name not in names)
-                 for n in N.postorder(exprs))
+                 for n in N.postorder(roots))
     return CompiledODE(state_names=state_names, param_names=param_names, rhs=tuple(exprs),
                        jac=jac, rhs_tape=rhs_tape, jac_tape=jac_tape, colptr=colptr,
                        rowind=rowind, nnz=len(keys), uses_time=uses_t)

@@ -201,20 +201,64 @@ def additive_terms(f: Node) -> list:
     return out
 
 
-def _sum_terms(terms: list) -> Node:
-    """Balanced sum of signed terms (shallow trees, no deep recursion later)."""
-    nodes = [N.neg(t) if neg else t for neg, t in terms]
-    if not nodes:
-        return ZERO
-    while len(nodes) > 1:
-        nodes = [_add(nodes[k], nodes[k + 1]) if k + 1 < len(nodes) else nodes[k]
-                 for k in range(0, len(nodes), 2)]
-    return nodes[0]
+class FluxSum:
+    """A sum of weighted terms, optionally divided: (sum_k c_k * node_k) / divisor.
+
+    The shape of a species' right-hand side in a reaction network (fluxes
+    times stoichiometric coefficients over the compartment size) and of its
+    Jacobian entries.  Kept flat, it costs no expression nodes: the code
+    generator sums it with one compensated-sum instruction.
+    """
+    __slots__ = ("terms", "divisor", "_syms")
+
+    def __init__(self, terms, divisor: "Node | None" = None):
+        self.terms = tuple((float(c), n) for c, n in terms)
+        self.divisor = divisor
+        self._syms = None
+
+    @property
+    def free_symbols(self) -> frozenset:
+        if self._syms is None:
+            s = set()
+            for _, n in self.terms:
+                s |= n.free_symbols
+            if self.divisor is not None:
+                s |= self.divisor.free_symbols
+            self._syms = frozenset(s)
+        return self._syms
+
+    def node(self) -> Node:
+        """The same sum as one expression node (balanced, for evaluation)."""
+        nodes = [n if c == 1.0 else N.neg(n) if c == -1.0 else _mul(N.const(c), n)
+                 for c, n in self.terms]
+        if not nodes:
+            total = ZERO
+        else:
+            while len(nodes) > 1:
+                nodes = [_add(nodes[k], nodes[k + 1]) if k + 1 < len(nodes) else nodes[k]
+                         for k in range(0, len(nodes), 2)]
+            total = nodes[0]
+        return total if self.divisor is None else _div(total, self.divisor)
+
+    def __repr__(self) -> str:
+        return f"FluxSum({self.node()!s})"
+
+
+def as_flux_sum(f) -> "FluxSum":
+    """A FluxSum view of any right-hand side (a Node is split into its
+    additive terms; a top-level division by a parameter becomes the divisor)."""
+    if isinstance(f, FluxSum):
+        return f
+    divisor = None
+    if f.op is Op.DIV:
+        f, divisor = f.args
+    return FluxSum(((-1.0 if neg else 1.0, t) for neg, t in additive_terms(f)), divisor)
 
 
 def jacobian(exprs, wrt) -> dict:
     """Sparse Jacobian ``{(i, j): d exprs[i] / d wrt[j]}`` with structural
-    zeros left out.  ``wrt`` is a sequence of names.
+    zeros left out.  ``wrt`` is a sequence of names; ``exprs`` are Nodes or
+    FluxSums.  Entries are Nodes, or FluxSums where several terms add up.
 
     Each right-hand side is split into its additive terms (a species' fluxes)
     and a term is differentiated only with respect to the variables it
@@ -224,25 +268,34 @@ def jacobian(exprs, wrt) -> dict:
     with thousands of fluxes.
     """
     col = {name: j for j, name in enumerate(wrt)}
+    states = frozenset(col)
     memos: list = [dict() for _ in wrt]
     out = {}
     for i, f in enumerate(exprs):
-        scale = None
-        if f.op is Op.DIV and not (f.args[1].free_symbols & col.keys()):
-            f, scale = f.args  # (sum of fluxes) / compartment size
+        fs = as_flux_sum(f)
+        divisor = fs.divisor
+        if divisor is not None and not divisor.free_symbols.isdisjoint(states):
+            # a state in the denominator: differentiate the quotient whole
+            fs, divisor = FluxSum(((1.0, fs.node()),)), None
         by_var: dict = {}
-        for neg, term in additive_terms(f):
+        for c, term in fs.terms:
             for name in term.free_symbols:
                 j = col.get(name)
                 if j is None:
                     continue
                 d = diff(term, name, memos[j])
                 if not (d.is_const and d.value == 0.0):
-                    by_var.setdefault(j, []).append((neg, d))
+                    by_var.setdefault(j, []).append((c, d))
         for j, parts in by_var.items():
-            d = _sum_terms(parts)
-            if scale is not None:
-                d = _div(d, scale)
-            if not (d.is_const and d.value == 0.0):
-                out[(i, j)] = d
+            # fold constant derivatives (d(x - x)/dx is a structural zero)
+            const = sum(c * d.value for c, d in parts if d.is_const)
+            parts = [(c, d) for c, d in parts if not d.is_const]
+            if const != 0.0:
+                parts.append((const, ONE))
+            if not parts:
+                continue
+            if len(parts) == 1 and parts[0][0] == 1.0 and divisor is None:
+                out[(i, j)] = parts[0][1]
+            else:
+                out[(i, j)] = FluxSum(parts, divisor)
     return out

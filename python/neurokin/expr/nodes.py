@@ -415,10 +415,31 @@ def postorder(roots: Iterable[Node]) -> list:
 _EMPTY: frozenset = frozenset()
 
 
+def _pending(root: Node) -> list:
+    """Nodes below root (inclusive) whose symbol sets are not cached yet, in
+    post-order; the walk stops at cached nodes (their subtrees are done)."""
+    seen: set = set()
+    order: list = []
+    stack = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in seen or node._syms is not None:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        for a in node.args:
+            if a._syms is None and id(a) not in seen:
+                stack.append((a, False))
+    return order
+
+
 def _syms(root: Node) -> frozenset:
     if root._syms is not None:
         return root._syms
-    for n in postorder([root]):
+    for n in _pending(root):
         if n._syms is not None:
             continue
         if n.op is Leaf.SYM:
