@@ -660,6 +660,13 @@ nk_status nk_radau_step(nk_radau *s, double *t_new) {
           c3[i] = a2 - a3;
           y[i] += z3[i];
         }
+        /* With the non-negativity constraint, values in [-atol, 0) are
+         * projected to 0 (a change within the tolerance): otherwise a
+         * species left at -atol by the error of one step feeds negative
+         * rates into others and, below -atol, every later step is rejected. */
+        if (s->nonneg)
+          for (i = 0; i < n; i++)
+            if (y[i] < 0.0) y[i] = 0.0;
         s->told = s->t;
         s->t = tph;
         s->hold = h;
