@@ -328,14 +328,14 @@ def _r_pow(a, b):
         return make(Op.SQRT, a)
     if n == -1.0:
         return make(Op.DIV, ONE, a)
-    if n == math.floor(n) and abs(n) <= _POWI_MAX:
+    if math.isfinite(n) and n == math.floor(n) and abs(n) <= _POWI_MAX:
         return _intern(Op.POWI, (a, b), None, None)
     return None
 
 
 def _r_powi(a, b):
     n = _cval(b)
-    if n is None or n != math.floor(n) or abs(n) > 1024:
+    if n is None or not math.isfinite(n) or n != math.floor(n) or abs(n) > 1024:
         raise ValueError("POWI needs an integer constant exponent")
     return _r_pow(a, b) if a.op is not Leaf.CONST else None
 
