@@ -6,6 +6,7 @@ numpy linear algebra.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -40,11 +41,15 @@ class ConservationLaws:
 
     def dependent(self) -> list:
         """Index of the species each law eliminates (its pivot column)."""
-        piv = []
-        for row in self.matrix:
-            nz = np.flatnonzero(np.abs(row) > 1e-12)
-            piv.append(int(nz[0]))
-        return piv
+        return list(self._pivots)
+
+    @functools.cached_property
+    def _basis_cache(self) -> dict:
+        return {}
+
+    @functools.cached_property
+    def _pivots(self) -> tuple:
+        return tuple(int(np.flatnonzero(np.abs(row) > 1e-12)[0]) for row in self.matrix)
 
 
 def _rref_nullspace_left(N: list) -> list:
@@ -361,23 +366,39 @@ def _as_initial(sim, y, nonneg):
     return dict(zip(sim.names, y.tolist()))
 
 
+def _free_basis(laws: ConservationLaws, fixed: tuple):
+    """Orthonormal basis (n x m) of the subspace the conservation laws and the
+    constant species leave free, or None when nothing constrains it (cached
+    on the laws: it depends on the model only)."""
+    cache = laws._basis_cache
+    if fixed not in cache:
+        cache[fixed] = _compute_free_basis(laws, fixed)
+    return cache[fixed]
+
+
+def _compute_free_basis(laws: ConservationLaws, fixed: tuple):
+    n = laws.matrix.shape[1]
+    rows = [laws.matrix] if len(laws) else []
+    if fixed:
+        E = np.zeros((len(fixed), n))
+        E[np.arange(len(fixed)), list(fixed)] = 1.0
+        rows.append(E)
+    if not rows:
+        return None
+    _, sv, vt = np.linalg.svd(np.vstack(rows))
+    rank = int(np.sum(sv > 1e-12 * max(sv[0], 1e-300)))
+    return vt[rank:].T
+
+
 def _restricted_eigenvalues(J, laws: ConservationLaws, fixed=()) -> np.ndarray:
     """Eigenvalues of J on the subspace the conservation laws and the constant
     species leave free (NaN when J is not finite)."""
     n = J.shape[0]
     if not np.all(np.isfinite(J)):
         return np.full(max(n - len(laws) - len(fixed), 0), np.nan)
-    rows = [laws.matrix] if len(laws) else []
-    if fixed:
-        E = np.zeros((len(fixed), n))
-        E[np.arange(len(fixed)), fixed] = 1.0
-        rows.append(E)
-    if not rows:
+    Q = _free_basis(laws, tuple(fixed))
+    if Q is None:
         return np.linalg.eigvals(J)
-    C = np.vstack(rows)
-    _, sv, vt = np.linalg.svd(C)
-    rank = int(np.sum(sv > 1e-12 * max(sv[0], 1e-300)))
-    Q = vt[rank:].T  # orthonormal basis of the free subspace
     if Q.shape[1] == 0:
         return np.zeros(0)
     return np.linalg.eigvals(Q.T @ J @ Q)
