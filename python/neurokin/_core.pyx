@@ -33,7 +33,8 @@ def status_name(int code):
 def time_grid(t_eval, double t0, double t1):
     """Output times as a contiguous float64 array, checked in one C loop:
     1-D, finite, within [t0, t1] (either direction) and sorted along it."""
-    cdef cnp.ndarray arr = np.ascontiguousarray(t_eval, dtype=np.float64)
+    # aligned as well as contiguous: a buffer from pickle/dask can be offset
+    cdef cnp.ndarray arr = _aligned(np.ascontiguousarray(t_eval, dtype=np.float64))
     if arr.ndim != 1:
         raise ShapeError(f"t_eval must be 1-D, got shape {np.shape(t_eval)}")
     cdef double[::1] te = arr
@@ -55,6 +56,12 @@ def time_grid(t_eval, double t0, double t1):
     if m and (te[0] < lo or te[0] > hi or te[m - 1] < lo or te[m - 1] > hi):
         arr = np.clip(arr, lo, hi)
     return arr
+
+
+cdef object _aligned(a):
+    """a as an aligned C-contiguous float64 array (a copy only when needed):
+    the core reads doubles directly, and a misaligned load is undefined."""
+    return np.require(a, np.float64, ["C", "A"])
 
 
 cdef int _check(nk_status st) except -1:
@@ -340,6 +347,12 @@ cdef tuple _drive(nk_integrator *it, nk_ode *ode, nk_linsol *ls, double t0, doub
         raise ShapeError(f"initial state must have length {n}, got {y0.shape[0]}")
     if atol.shape[0] != n:
         raise ShapeError(f"atol must have length {n}, got {atol.shape[0]}")
+    if n and (<size_t>&y0[0]) % sizeof(double):
+        y0 = _aligned(y0)
+    if n and (<size_t>&atol[0]) % sizeof(double):
+        atol = _aligned(atol)
+    if t_eval is not None:
+        t_eval = _aligned(t_eval)
     if box is None:
         box = _Interrupt()
     _check(nk_integrator_set_tolerances(it, rtol, &atol[0]))
@@ -475,7 +488,7 @@ cdef int _py_rhs(double t, const double *y, double *ydot, void *user) noexcept w
         farr = np.asarray(f, dtype=np.float64)
         if farr.size != o.n or (farr.ndim > 1 and farr.shape[0] != o.n):
             raise ShapeError(f"fun(t, y) must return {o.n} values, got shape {farr.shape}")
-        fv = np.ascontiguousarray(farr.reshape(-1))
+        fv = _aligned(farr.reshape(-1))
         for i in range(o.n):
             ydot[i] = fv[i]
             if not isfinite(fv[i]):
@@ -505,7 +518,7 @@ cdef int _py_jac(double t, const double *y, const double *fy, double *J, void *u
             Jm = np.asarray(Jm, dtype=np.float64)
             if Jm.shape != (o.n, o.n):
                 raise ShapeError(f"jac(t, y) must return shape ({o.n}, {o.n}), got {Jm.shape}")
-        Jv = np.asfortranarray(Jm)
+        Jv = np.require(Jm, np.float64, ["F", "A"])
         for j in range(o.n):
             for i in range(o.n):
                 J[i + j * o.n] = Jv[i, j]

@@ -21,7 +21,10 @@ typedef struct nk_linsol nk_linsol;
 typedef struct nk_linsol_ops {
   /* Evaluate J = df/dy at (t, y) into the solver's storage; fy = f(t, y).
    * *nfev is increased by any right-hand side calls (finite differences).
-   * ewt (length n, may be NULL) are the error weights, to size FD increments. */
+   * ewt (length n, may be NULL) are the error weights, to size FD increments.
+   * NK_JAC_FAIL when the Jacobian fails or is not finite (integrators retry
+   * with a smaller step); NK_RHS_FAIL when the rhs, called for finite
+   * differences, returns a negative value (abort: not retried). */
   nk_status (*jac)(nk_linsol *ls, const nk_ode *ode, double t, const double *y,
                    const double *fy, const double *ewt, long *nfev);
   /* Factor c*I - J with the last J.  NK_SINGULAR_MATRIX if singular. */

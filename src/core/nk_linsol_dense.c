@@ -251,6 +251,7 @@ nk_status nk_fd_jacobian(const nk_ode *ode, double t, const double *y,
     int rc = ode->rhs(t, ytmp, ftmp, ode->user);
     if (nfev) ++*nfev;
     ytmp[j] = yj;
+    if (rc < 0) return NK_RHS_FAIL; /* the rhs asked to abort: not retried */
     if (rc != 0) return NK_JAC_FAIL;
     const double inv = 1.0 / inc;
     double *col = J + (size_t)j * n;
