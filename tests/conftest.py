@@ -14,7 +14,7 @@ DATA = SHARED / "data"
 
 # CI runs a moderate number of examples; NEUROKIN_HYPOTHESIS_PROFILE=thorough
 # runs many more.
-settings.register_profile("ci", max_examples=40, deadline=None,
+settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("thorough", max_examples=2000, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])

@@ -321,8 +321,6 @@ def test_fuzz_sbml(text):
         check_sbml(text)
 
 
-@pytest.mark.xfail(reason="reported: load_sbml lets UnicodeDecodeError out on non-UTF-8 bytes",
-                   strict=False)
 def test_sbml_bytes_that_are_not_utf8():
     load = _load_sbml()
     if load is None:

@@ -34,10 +34,12 @@ import math
 import numpy as np
 
 from . import expr as E
+from .errors import SolverError
 
 __all__ = ["simulate_with_events"]
 
 _ROOT_FOUND = 3
+_TOO_MUCH_WORK = -3
 _MAX_CASCADE = 100000
 
 
@@ -164,8 +166,8 @@ def simulate_with_events(sim, t0, t1, t_eval, method, rtol, atol, y0, p, options
             vals = best[3] if best[3] is not None else values_of(k, t)
             execute(k, vals)
             state["executed"] += 1
-        raise RuntimeError("events keep firing at one instant (more than "
-                           f"{_MAX_CASCADE} executions at t={t})")
+        raise SolverError("events keep firing at one instant (more than "
+                          f"{_MAX_CASCADE} executions at t={t})")
 
     ts, ys, obs = [], [], []
     stats_total: dict = {}
@@ -218,6 +220,11 @@ def simulate_with_events(sim, t0, t1, t_eval, method, rtol, atol, y0, p, options
             if (t - t1) * dir_ >= 0.0:
                 break
             continue
+        # one step budget for the whole integration, across event segments
+        budget = max_steps - int(stats_total.get("n_steps", 0))
+        if budget <= 0:
+            code = _TOO_MUCH_WORK
+            break
         if te is not None:
             # outputs in [t, t_stop] (t itself only on the first segment)
             j = k_next
@@ -232,7 +239,7 @@ def simulate_with_events(sim, t0, t1, t_eval, method, rtol, atol, y0, p, options
             extra = not (len(seg) and seg[-1] == t_stop)
             seg_te = np.append(seg, t_stop) if extra else np.ascontiguousarray(seg)
             tt, yy, code, st = runner.run(mcode, t, t_stop, y, p, seg_te, rtol, atol,
-                                          max_steps, h0, hmax, max_order, roots=True)
+                                          budget, h0, hmax, max_order, roots=True)
             add_stats(st)
             n_real = len(seg)
             rows_t, rows_y = tt[:n_real], yy[:n_real]
@@ -240,7 +247,7 @@ def simulate_with_events(sim, t0, t1, t_eval, method, rtol, atol, y0, p, options
             k_next += skipped + min(len(tt), n_real)
         else:
             tt, yy, code, st = runner.run(mcode, t, t_stop, y, p, None, rtol, atol,
-                                          max_steps, h0, hmax, max_order, roots=True)
+                                          budget, h0, hmax, max_order, roots=True)
             add_stats(st)
             if first:
                 keep(tt, yy)

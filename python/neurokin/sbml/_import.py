@@ -64,7 +64,7 @@ import re
 from pathlib import Path
 
 from .. import expr as E
-from ..errors import ModelError, UnsupportedSBMLFeature
+from ..errors import NeurokinError, ModelError, UnsupportedSBMLFeature
 from ._math import RATEOF_PREFIX, MathConverter
 
 __all__ = ["SBMLInfo", "default_atol", "load_sbml", "read_document"]
@@ -92,10 +92,16 @@ def read_document(source):
     """
     L = _libsbml()
     if isinstance(source, bytes):
-        source = source.decode("utf-8")
+        try:
+            source = source.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ModelError(f"SBML bytes are not UTF-8: {exc}") from None
     path = None
     if isinstance(source, os.PathLike) or (isinstance(source, str)
                                            and not source.lstrip().startswith("<")):
+        if isinstance(source, str) and ("\n" in source or len(source) > 4096):
+            raise ModelError("SBML text must start with '<' (an XML document); "
+                             "this is neither XML nor a file path")
         path = Path(source).resolve()
         if not path.exists():
             raise FileNotFoundError(f"no SBML file {str(path)!r}")
@@ -1030,4 +1036,12 @@ def load_sbml(source, *, observables: bool = True):
         For invalid SBML.
     """
     doc = read_document(source)
-    return _Importer(doc).build(observables=observables)
+    try:
+        return _Importer(doc).build(observables=observables)
+    except NeurokinError:
+        raise
+    except (TypeError, KeyError, ValueError, AttributeError, IndexError) as exc:
+        # SBML that libsbml accepts but that is inconsistent in a way the
+        # importer did not anticipate (e.g. a species with an empty
+        # compartment): report it as bad input, never as a Python internal
+        raise ModelError(f"malformed SBML model: {type(exc).__name__}: {exc}") from exc
