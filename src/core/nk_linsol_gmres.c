@@ -253,7 +253,7 @@ static nk_status gm_init(nk_gmres *g, int n, int nnz, const int *colptr,
                          const int *rowind) {
   g->n = n;
   g->nnz = nnz;
-  g->rtol = 1e-6;
+  g->rtol = 1e-3;
   g->maxit = 200;
   const size_t nz = (size_t)(nnz > 0 ? nnz : 1);
   g->jp = (int *)malloc((size_t)(n + 1) * sizeof(int));
