@@ -14,21 +14,10 @@
 #include <time.h>
 
 #include "nk_bdf.h"
+#include "nk_check.h"
 #include "nk_bdf_impl.h" /* nk_bdf_fix_step test hook */
 
-static int g_fail = 0, g_pass = 0;
 
-#define CHECK(cond, ...)                                   \
-  do {                                                     \
-    if (cond) {                                            \
-      ++g_pass;                                            \
-    } else {                                               \
-      ++g_fail;                                            \
-      printf("FAIL %s:%d: ", __FILE__, __LINE__);          \
-      printf(__VA_ARGS__);                                 \
-      printf("\n");                                        \
-    }                                                      \
-  } while (0)
 
 /* ---- problems ------------------------------------------------------------ */
 
@@ -668,6 +657,6 @@ int main(void) {
   test_error_ladder();
   test_fd_jacobian();
   test_fixed_step_order();
-  printf("test_bdf: %d passed, %d failed\n", g_pass, g_fail);
-  return g_fail ? 1 : 0;
+  printf("test_bdf: %d passed, %d failed\n", (checks - failures), failures);
+  return failures ? 1 : 0;
 }

@@ -19,20 +19,9 @@
 #include "nk_linsol_sparse.h"
 #include "nk_model.h"
 #include "nk_tape.h"
+#include "nk_check.h"
 
-static int failures = 0, checks = 0;
 
-#define CHECK(cond, ...)                                        \
-  do {                                                          \
-    ++checks;                                                   \
-    if (!(cond)) {                                              \
-      fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__,    \
-              __LINE__, #cond);                                 \
-      fprintf(stderr, __VA_ARGS__);                             \
-      fputc('\n', stderr);                                      \
-      ++failures;                                               \
-    }                                                           \
-  } while (0)
 
 /* xorshift64*: reproducible across platforms */
 static unsigned long long rng_state = 0x9E3779B97F4A7C15ull;

@@ -5,17 +5,8 @@
 #include <string.h>
 
 #include "nk_integrator.h"
+#include "nk_check.h"
 
-static int failures = 0;
-#define CHECK(cond, ...)                                      \
-  do {                                                        \
-    if (!(cond)) {                                            \
-      ++failures;                                             \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);    \
-      fprintf(stderr, __VA_ARGS__);                           \
-      fprintf(stderr, "\n");                                  \
-    }                                                         \
-  } while (0)
 
 static int decay(double t, const double *y, double *f, void *u) {
   f[0] = -y[0];

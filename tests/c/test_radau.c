@@ -12,19 +12,9 @@
 #include "nk_linsol.h"
 #include "nk_radau.h"
 #include "nk_radau_impl.h"
+#include "nk_check.h"
 
-static int g_fail = 0, g_checks = 0;
 
-#define CHECK(cond, ...)                                              \
-  do {                                                                \
-    g_checks++;                                                       \
-    if (!(cond)) {                                                    \
-      g_fail++;                                                       \
-      printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);          \
-      printf(__VA_ARGS__);                                            \
-      printf("\n");                                                   \
-    }                                                                 \
-  } while (0)
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -509,6 +499,6 @@ int main(void) {
   test_backward();
   test_tstop();
   test_failures();
-  printf("test_radau: %d checks, %d failed\n", g_checks, g_fail);
-  return g_fail != 0;
+  printf("test_radau: %d checks, %d failed\n", checks, failures);
+  return failures != 0;
 }

@@ -11,26 +11,9 @@
 
 #include "nk_linsol.h"
 #include "nk_linsol_sparse.h"
+#include "nk_check.h"
 
-static int failures = 0, checks = 0;
-#define CHECK(cond, ...)                                     \
-  do {                                                       \
-    ++checks;                                                \
-    if (!(cond)) {                                           \
-      ++failures;                                            \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);   \
-      fprintf(stderr, __VA_ARGS__);                          \
-      fprintf(stderr, "\n");                                 \
-    }                                                        \
-  } while (0)
 
-static unsigned long long rng_state = 88172645463325252ULL;
-static double urand(void) { /* xorshift64 in [0, 1) */
-  rng_state ^= rng_state << 13;
-  rng_state ^= rng_state >> 7;
-  rng_state ^= rng_state << 17;
-  return (double)(rng_state >> 11) / 9007199254740992.0;
-}
 static int irand(int n) { return (int)(urand() * n); }
 
 /* ---- a sparse matrix in CSC with its values ---------------------------- */
