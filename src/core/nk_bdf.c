@@ -225,6 +225,7 @@ nk_status nk_bdf_init(nk_bdf *s, const nk_ode *ode, nk_linsol *ls, double t0,
   s->st.order = 1;
   s->started = 0;
   s->fixed = 0;
+  s->pc = 0;
   s->initialised = 1;
   return NK_SUCCESS;
 }
@@ -264,30 +265,30 @@ nk_status nk_bdf_set_tstop(nk_bdf *s, double tstop) {
 /* ---- history-array operations ------------------------------------------ */
 
 /* Predictor: zn <- zn * Pascal triangle, i.e. the Taylor shift of the
- * history polynomial to tn + h (CVODE's cvPredict), one pass over memory. */
+ * history polynomial to tn + h (CVODE's cvPredict).  Column passes: per
+ * element the same additions in the same order as the element-wise
+ * triangle, vectorised over the states. */
 static void bdf_predict(nk_bdf *s) {
   const int n = s->n, q = s->q;
   double *const *zn = s->zn;
-  for (int i = 0; i < n; ++i) {
-    double z[NK_BDF_LMAX];
-    for (int j = 0; j <= q; ++j) z[j] = zn[j][i];
-    for (int k = 1; k <= q; ++k)
-      for (int j = q; j >= k; --j) z[j - 1] += z[j];
-    for (int j = 0; j < q; ++j) zn[j][i] = z[j];
-  }
+  for (int k = 1; k <= q; ++k)
+    for (int j = q; j >= k; --j) {
+      double *restrict lo = zn[j - 1];
+      const double *restrict hi = zn[j];
+      for (int i = 0; i < n; ++i) lo[i] += hi[i];
+    }
 }
 
 /* Inverse of bdf_predict after a failed attempt. */
 static void bdf_restore(nk_bdf *s) {
   const int n = s->n, q = s->q;
   double *const *zn = s->zn;
-  for (int i = 0; i < n; ++i) {
-    double z[NK_BDF_LMAX];
-    for (int j = 0; j <= q; ++j) z[j] = zn[j][i];
-    for (int k = 1; k <= q; ++k)
-      for (int j = q; j >= k; --j) z[j - 1] -= z[j];
-    for (int j = 0; j < q; ++j) zn[j][i] = z[j];
-  }
+  for (int k = 1; k <= q; ++k)
+    for (int j = q; j >= k; --j) {
+      double *restrict lo = zn[j - 1];
+      const double *restrict hi = zn[j];
+      for (int i = 0; i < n; ++i) lo[i] -= hi[i];
+    }
 }
 
 /* zn[j] <- eta^j zn[j]: the history for step size h*eta. */
@@ -501,142 +502,156 @@ static nk_status bdf_hin(nk_bdf *s, const double *f0, double dir, double *hout) 
 
 /* ---- Newton iteration --------------------------------------------------- */
 
+/* The step runs as a resumable state machine (nk_bdf_advance): it stops
+ * where it needs f(t, y) or a linear solve and continues when the caller
+ * has done it, so an ensemble engine can evaluate those for many members
+ * at once.  Its locals live in the struct (pc, tnew, nflag, ...).  Resume
+ * points: */
+enum {
+  PC_BEGIN = 0, /* start a new step */
+  PC_ATTEMPT,   /* predict and start the Newton iteration for h */
+  PC_RHS_PRED,  /* f at the predicted value has been evaluated */
+  PC_SETUP,     /* Jacobian/factorisation decision, then iterate */
+  PC_ITERATE,   /* form the Newton residual and ask for its solve */
+  PC_SOLVED,    /* the increment has been solved for */
+  PC_RHS_ITER   /* f at the new iterate has been evaluated */
+};
+
 /* Solve G(acor) = rl1*zn[1] + acor - gamma f(tn+h, zn[0]+acor) = 0 by a
  * simplified Newton iteration with M = I - gamma' J (gamma' from the last
  * factorisation).  The linear solver holds LU(c I - J), c = 1/gamma', so
  * M^{-1} r = solve(r / gamma'); when gamma != gamma' the increment is scaled
  * by 2/(1 + gamma/gamma') (CVODE's gamrat correction).  Convergence test on
  * the rate-damped increment against tq[4] (CVODE user guide, Sec. 2.1; see
- * bdf_set_coeffs for the cap on tq[4]).
- * Returns 0 on convergence, 1 for a recoverable failure, -1 for a fatal one;
- * *why receives the status to report if failures persist. */
-static int bdf_nls(nk_bdf *s, double tnew, int nflag, nk_status *why) {
-  const int n = s->n;
-  const nk_ode *ode = s->ode;
+ * bdf_set_coeffs for the cap on tq[4]).  The pieces below are the parts of
+ * that iteration between two requests; each failure ends the attempt with
+ * r = 1 (recoverable) or -1 (fatal) and the status to report in *why. */
+
+/* Which of setup/Jacobian the attempt starts with (CVODE's cvNls). */
+static void bdf_newton_start(nk_bdf *s) {
+  s->call_setup = s->nflag != FIRST_CALL || s->st.nsteps == 0 ||
+                  s->st.nsteps >= s->nstlp + MSBP ||
+                  fabs(s->gamrat - 1.0) > DGMAX;
+  s->convfail = s->nflag == PREV_CONV_FAIL ? FAIL_OTHER : NO_FAILURES;
+}
+
+/* Jacobian (when stale) and factorisation.  Returns 0, or the attempt's
+ * outcome r (1 recoverable, -1 fatal) with *why. */
+static int bdf_newton_setup(nk_bdf *s, nk_status *why) {
+  const double dgamma = fabs(s->gamma / s->gammap - 1.0);
+  const int jbad = s->st.nsteps == 0 || s->st.nsteps >= s->nstlj + MSBJ ||
+                   (s->convfail == FAIL_BAD_J && dgamma < DGMAX_J) ||
+                   s->convfail == FAIL_OTHER;
   nk_linsol *ls = s->ls;
-  double *acor = s->acor, *y = s->y, *b = s->tempv;
-  const double *zn0 = s->zn[0], *zn1 = s->zn[1], *ewt = s->ewt;
-
-  int call_setup = nflag != FIRST_CALL || s->st.nsteps == 0 ||
-                   s->st.nsteps >= s->nstlp + MSBP ||
-                   fabs(s->gamrat - 1.0) > DGMAX;
-  int convfail = nflag == PREV_CONV_FAIL ? FAIL_OTHER : NO_FAILURES;
-
-  int rc = ode->rhs(tnew, zn0, s->fpred, ode->user);
-  s->st.nfev++;
-  if (rc < 0) {
-    *why = NK_RHS_FAIL;
-    return -1;
-  }
-  if (rc > 0) {
-    *why = NK_RHS_FAIL;
-    return 1;
-  }
-
-  for (;;) {
-    if (call_setup) {
-      const double dgamma = fabs(s->gamma / s->gammap - 1.0);
-      const int jbad = s->st.nsteps == 0 || s->st.nsteps >= s->nstlj + MSBJ ||
-                       (convfail == FAIL_BAD_J && dgamma < DGMAX_J) ||
-                       convfail == FAIL_OTHER;
-      if (jbad) {
-        nk_status js = ls->ops->jac(ls, ode, tnew, zn0, s->fpred, ewt, &s->st.nfev);
-        s->st.njev++;
-        s->nstlj = s->st.nsteps;
-        s->jcur = 1;
-        if (js != NK_SUCCESS) {
-          *why = js;
-          return (js == NK_JAC_FAIL || js == NK_NONFINITE) ? 1 : -1;
-        }
-      }
-      nk_status ss = ls->ops->setup(ls, 1.0 / s->gamma);
-      s->st.ndecomp++;
-      s->gammap = s->gamma;
-      s->gamrat = 1.0;
-      s->crate = 1.0;
-      s->nstlp = s->st.nsteps;
-      if (ss != NK_SUCCESS) {
-        *why = ss;
-        return ss == NK_SINGULAR_MATRIX ? 1 : -1;
-      }
+  if (jbad) {
+    nk_status js = ls->ops->jac(ls, s->ode, s->tnew, s->zn[0], s->fpred, s->ewt,
+                                &s->st.nfev);
+    s->st.njev++;
+    s->nstlj = s->st.nsteps;
+    s->jcur = 1;
+    if (js != NK_SUCCESS) {
+      *why = js;
+      return (js == NK_JAC_FAIL || js == NK_NONFINITE) ? 1 : -1;
     }
-
-    double scale = 1.0 / s->gammap;
-    if (s->gamrat != 1.0) scale *= 2.0 / (1.0 + s->gamrat);
-    const double gamma = s->gamma, rl1 = s->rl1, tq4 = s->tq[4];
-    const double *f = s->fpred;
-    double delp = 0.0, del;
-    nk_status fwhy = NK_CONV_FAILURE;
-
-    for (int m = 0;; ++m) {
-      /* Increment d = M^{-1}(-G(acor)); on the first iterate acor = 0, so
-       * the increment is written straight into acor. */
-      double *d = m == 0 ? acor : b;
-      if (m == 0) {
-        for (int i = 0; i < n; ++i) d[i] = (gamma * f[i] - rl1 * zn1[i]) * scale;
-      } else {
-        for (int i = 0; i < n; ++i)
-          d[i] = (gamma * f[i] - rl1 * zn1[i] - acor[i]) * scale;
-      }
-      const nk_status ls_st = ls->ops->solve(ls, d);
-      double acc = 0.0;
-      if (m == 0) {
-        for (int i = 0; i < n; ++i) {
-          y[i] = zn0[i] + d[i];
-          const double w = d[i] * ewt[i];
-          acc += w * w;
-        }
-      } else {
-        for (int i = 0; i < n; ++i) {
-          const double a = acor[i] + d[i];
-          acor[i] = a;
-          y[i] = zn0[i] + a;
-          const double w = d[i] * ewt[i];
-          acc += w * w;
-        }
-      }
-      del = ls_st == NK_SUCCESS ? sqrt(acc / n) : NAN;
-      s->st.nsolve++;
-      s->st.nnewton++;
-      if (!isfinite(del)) {
-        fwhy = NK_NONFINITE;
-        break;
-      }
-      if (m > 0) {
-        const double r = del / delp;
-        s->crate = CRDOWN * s->crate > r ? CRDOWN * s->crate : r;
-      }
-      const double dcon = del * (s->crate < 1.0 ? s->crate : 1.0) / tq4;
-      if (dcon <= 1.0) {
-        s->acnrm = m == 0 ? del : bdf_wrms(n, acor, ewt);
-        s->jcur = 0;
-        return 0;
-      }
-      if (m + 1 >= MAXCOR || (m >= 1 && del > RDIV * delp)) break;
-      delp = del;
-      rc = ode->rhs(tnew, y, s->ftemp, ode->user);
-      s->st.nfev++;
-      if (rc < 0) {
-        *why = NK_RHS_FAIL;
-        return -1;
-      }
-      if (rc > 0) {
-        fwhy = NK_RHS_FAIL;
-        break;
-      }
-      f = s->ftemp;
-    }
-    s->st.nconvfail++;
-    /* With a stale Jacobian, retry at once with a fresh one before giving
-     * up on this step size (CVODE's Newton solver does the same). */
-    if (!s->jcur) {
-      call_setup = 1;
-      convfail = FAIL_BAD_J;
-      continue;
-    }
-    *why = fwhy;
-    return 1;
   }
+  nk_status ss = ls->ops->setup(ls, 1.0 / s->gamma);
+  s->st.ndecomp++;
+  s->gammap = s->gamma;
+  s->gamrat = 1.0;
+  s->crate = 1.0;
+  s->nstlp = s->st.nsteps;
+  if (ss != NK_SUCCESS) {
+    *why = ss;
+    return ss == NK_SINGULAR_MATRIX ? 1 : -1;
+  }
+  return 0;
+}
+
+/* Start iterating with the current matrix: acor = 0, f = f(predicted). */
+static void bdf_newton_reset(nk_bdf *s) {
+  s->scale = 1.0 / s->gammap;
+  if (s->gamrat != 1.0) s->scale *= 2.0 / (1.0 + s->gamrat);
+  s->delp = 0.0;
+  s->fwhy = NK_CONV_FAILURE;
+  s->f = s->fpred;
+  s->m = 0;
+}
+
+/* Residual of iterate m into the increment vector d (solved in place):
+ * d = (gamma f - rl1 zn[1] - acor) / gamma'; on the first iterate acor = 0
+ * and d is acor itself. */
+static double *bdf_newton_residual(nk_bdf *s) {
+  const int n = s->n;
+  const double gamma = s->gamma, rl1 = s->rl1, scale = s->scale;
+  const double *f = s->f, *zn1 = s->zn[1], *acor = s->acor;
+  double *d = s->m == 0 ? s->acor : s->tempv;
+  if (s->m == 0) {
+    for (int i = 0; i < n; ++i) d[i] = (gamma * f[i] - rl1 * zn1[i]) * scale;
+  } else {
+    for (int i = 0; i < n; ++i)
+      d[i] = (gamma * f[i] - rl1 * zn1[i] - acor[i]) * scale;
+  }
+  return d;
+}
+
+/* Apply the solved increment.  Returns 0 converged, 1 to iterate again
+ * (f at the new iterate needed), 2 when the iteration failed (s->fwhy). */
+static int bdf_newton_update(nk_bdf *s, nk_status ls_st) {
+  const int n = s->n, m = s->m;
+  const double *zn0 = s->zn[0], *ewt = s->ewt;
+  double *acor = s->acor, *y = s->y;
+  const double *d = m == 0 ? s->acor : s->tempv;
+  double acc = 0.0;
+  if (m == 0) {
+    for (int i = 0; i < n; ++i) {
+      y[i] = zn0[i] + d[i];
+      const double w = d[i] * ewt[i];
+      acc += w * w;
+    }
+  } else {
+    for (int i = 0; i < n; ++i) {
+      const double a = acor[i] + d[i];
+      acor[i] = a;
+      y[i] = zn0[i] + a;
+      const double w = d[i] * ewt[i];
+      acc += w * w;
+    }
+  }
+  const double del = ls_st == NK_SUCCESS ? sqrt(acc / n) : NAN;
+  s->st.nsolve++;
+  s->st.nnewton++;
+  if (!isfinite(del)) {
+    s->fwhy = NK_NONFINITE;
+    return 2;
+  }
+  if (m > 0) {
+    const double r = del / s->delp;
+    s->crate = CRDOWN * s->crate > r ? CRDOWN * s->crate : r;
+  }
+  const double dcon = del * (s->crate < 1.0 ? s->crate : 1.0) / s->tq[4];
+  if (dcon <= 1.0) {
+    s->acnrm = m == 0 ? del : bdf_wrms(n, acor, ewt);
+    s->jcur = 0;
+    return 0;
+  }
+  if (m + 1 >= MAXCOR || (m >= 1 && del > RDIV * s->delp)) return 2;
+  s->delp = del;
+  return 1;
+}
+
+/* The iteration did not converge.  With a stale Jacobian, retry at once
+ * with a fresh one before giving up on this step size (CVODE's Newton
+ * solver does the same): returns 0 to go back to the setup.  Otherwise 1,
+ * the attempt failed with *why. */
+static int bdf_newton_failed(nk_bdf *s, nk_status *why) {
+  s->st.nconvfail++;
+  if (!s->jcur) {
+    s->call_setup = 1;
+    s->convfail = FAIL_BAD_J;
+    return 0;
+  }
+  *why = s->fwhy;
+  return 1;
 }
 
 /* ---- step --------------------------------------------------------------- */
@@ -817,15 +832,13 @@ static nk_status bdf_start(nk_bdf *s) {
   return NK_SUCCESS;
 }
 
-nk_status nk_bdf_step(nk_bdf *s, double *t_new) {
-  if (!s) return NK_ERR_ARGUMENT;
+/* Checks and the step size/order chosen at the end of the last step.
+ * Returns NK_SUCCESS to attempt the step, else the step's final status. */
+static nk_status bdf_begin(nk_bdf *s) {
   if (!s->initialised) return NK_NOT_INITIALISED;
-  if (t_new) *t_new = s->tn;
   if (s->ewt_bad) return NK_ERR_ARGUMENT;
   if (s->tn == s->tstop) return NK_TSTOP_REACHED;
-  const double dir = s->started ? (s->h > 0.0 ? 1.0 : -1.0)
-                                 : (s->tstop > s->tn ? 1.0 : -1.0);
-
+  s->dir = s->started ? (s->h > 0.0 ? 1.0 : -1.0) : (s->tstop > s->tn ? 1.0 : -1.0);
   if (!s->started) {
     nk_status st = bdf_start(s);
     if (st != NK_SUCCESS) return st;
@@ -837,112 +850,232 @@ nk_status nk_bdf_step(nk_bdf *s, double *t_new) {
       s->qwait = s->q + 1;
     }
     double hnew = s->hprime;
-    if (s->hmax_inv * fabs(hnew) > 1.0) hnew = dir * s->hmax;
-    if ((s->tn + hnew - s->tstop) * dir > 0.0) hnew = s->tstop - s->tn;
+    if (s->hmax_inv * fabs(hnew) > 1.0) hnew = s->dir * s->hmax;
+    if ((s->tn + hnew - s->tstop) * s->dir > 0.0) hnew = s->tstop - s->tn;
     if (hnew != s->h) bdf_rescale(s, hnew / s->h);
   }
+  s->saved_t = s->tn;
+  s->nflag = FIRST_CALL;
+  s->ncf = s->nef = 0;
+  s->last_why = NK_SUCCESS;
+  return NK_SUCCESS;
+}
 
-  const double saved_t = s->tn;
+/* Predict to tnew = tn + h and set the method coefficients.  Returns
+ * NK_SUCCESS, or the final status when h has underflowed. */
+static nk_status bdf_prepare_attempt(nk_bdf *s) {
+  /* Step size underflow; report the cause if it was non-finite values. */
+  if (!(fabs(s->h) >= 10.0 * UROUND * fabs(s->tn)) || s->h == 0.0)
+    return s->last_why == NK_NONFINITE ? NK_NONFINITE : NK_STEP_TOO_SMALL;
+  /* Land exactly on tstop when within roundoff of it. */
   const double tstop = s->tstop;
-  int nflag = FIRST_CALL, ncf = 0, nef = 0;
-  nk_status last_why = NK_SUCCESS; /* cause of the last recoverable failure */
-  for (;;) {
-    /* Step size underflow; report the cause if it was non-finite values. */
-    if (!(fabs(s->h) >= 10.0 * UROUND * fabs(s->tn)) || s->h == 0.0)
-      return last_why == NK_NONFINITE ? NK_NONFINITE : NK_STEP_TOO_SMALL;
+  s->tnew = s->saved_t + s->h;
+  if (isfinite(tstop) && (tstop - s->tnew) * s->dir <= 16.0 * UROUND * fabs(tstop))
+    s->tnew = tstop;
+  bdf_predict(s);
+  bdf_set_coeffs(s);
+  s->rl1 = 1.0 / s->l[1];
+  s->gamma = s->h * s->rl1;
+  if (s->st.nsteps == 0) s->gammap = s->gamma;
+  s->gamrat = s->st.nsteps > 0 ? s->gamma / s->gammap : 1.0;
+  bdf_newton_start(s);
+  return NK_SUCCESS;
+}
 
-    /* Predict; land exactly on tstop when within roundoff of it. */
-    double tnew = saved_t + s->h;
-    if (isfinite(tstop) && (tstop - tnew) * dir <= 16.0 * UROUND * fabs(tstop))
-      tnew = tstop;
-    bdf_predict(s);
-    bdf_set_coeffs(s);
-    s->rl1 = 1.0 / s->l[1];
-    s->gamma = s->h * s->rl1;
-    if (s->st.nsteps == 0) s->gammap = s->gamma;
-    s->gamrat = s->st.nsteps > 0 ? s->gamma / s->gammap : 1.0;
+/* A failed attempt is retried with h / 4 (CVODE's cvHandleNFlag); the
+ * non-negativity rejection takes the same path.  Returns 0 to retry, else
+ * 1 with the final status in *out. */
+static int bdf_retry_smaller(nk_bdf *s, nk_status why, nk_status give_up, nk_status *out) {
+  s->ncf++;
+  s->last_why = why;
+  s->etamax = 1.0;
+  if (s->ncf >= MAXNCF) {
+    *out = give_up;
+    return 1;
+  }
+  s->nflag = PREV_CONV_FAIL;
+  bdf_rescale(s, ETACF);
+  return 0;
+}
 
-    nk_status why = NK_CONV_FAILURE;
-    const int r = bdf_nls(s, tnew, nflag, &why);
-    if (r != 0) {
-      bdf_restore(s);
-      if (r < 0) return why;
-      if (s->fixed) return bdf_fail_status(why); /* test mode: no retry */
-      /* Recoverable: shrink h by 4 and retry (CVODE's cvHandleNFlag). */
-      ncf++;
-      last_why = why;
-      s->etamax = 1.0;
-      if (ncf >= MAXNCF) return bdf_fail_status(why);
-      nflag = PREV_CONV_FAIL;
-      bdf_rescale(s, ETACF);
-      continue;
-    }
-
-    /* Inequality constraint y >= -atol: reject and retry with a smaller
-     * step (CVODE's constraint recovery). */
-    if (s->nonneg && !s->fixed) {
-      int bad = 0;
-      for (int i = 0; i < s->n; ++i)
-        if (s->y[i] < -s->atol[i]) { bad = 1; break; }
-      if (bad) {
-        bdf_restore(s);
-        ncf++;
-        last_why = NK_STEP_TOO_SMALL;
-        s->etamax = 1.0;
-        if (ncf >= MAXNCF) return NK_CONV_FAILURE;
-        nflag = PREV_CONV_FAIL;
-        bdf_rescale(s, ETACF);
-        continue;
-      }
-    }
-
-    /* Local error test: ||acor|| * tq[2] <= 1 (CVODE's cvDoErrorTest). */
-    const double dsm = s->acnrm * s->tq[2];
-    if (dsm <= 1.0 || s->fixed) { /* no error test in the test mode */
-      bdf_complete(s, tnew, dsm);
-      break;
-    }
-    s->st.nreject++;
-    s->st.nerrfail++;
-    nef++;
-    nflag = PREV_ERR_FAIL;
+/* After the Newton iteration of an attempt (r = 0 converged, 1
+ * recoverable failure, -1 fatal): constraint and error tests, then accept
+ * or shrink.  Returns 1 when the step is over (status in *out), 0 to
+ * attempt again. */
+static int bdf_conclude(nk_bdf *s, int r, nk_status why, nk_status *out) {
+  if (r != 0) {
     bdf_restore(s);
-    if (nef >= MAXNEF) return NK_ERR_FAILURE;
-    s->etamax = 1.0;
-    const int L = s->q + 1;
-    if (nef <= MXNEF1) {
-      double eta = 1.0 / (pow(BIAS2 * dsm, 1.0 / L) + ADDON);
-      if (eta < ETAMIN) eta = ETAMIN;
-      if (nef >= SMALL_NEF && eta > ETAMXF) eta = ETAMXF;
-      bdf_rescale(s, eta);
-      continue;
+    if (r < 0 || s->fixed) { /* test mode: no retry */
+      *out = r < 0 ? why : bdf_fail_status(why);
+      return 1;
     }
-    /* Repeated failures: drop to order 1 and, there, restart the history
-     * from f(tn, y) with a step reduced by ETAMIN. */
-    if (s->q > 1) {
-      bdf_adjust_order(s, -1);
-      s->q--;
-      s->qwait = s->q + 1;
-      bdf_rescale(s, ETAMIN);
-      continue;
-    }
-    int rc = s->ode->rhs(s->tn, s->zn[0], s->tempv, s->ode->user);
-    s->st.nfev++;
-    if (rc != 0) return NK_RHS_FAIL;
-    double acc = 0.0;
-    for (int i = 0; i < s->n; ++i) acc += s->tempv[i];
-    if (!isfinite(acc)) return NK_NONFINITE;
-    s->h *= ETAMIN;
-    s->hscale = s->h;
-    s->qwait = LONG_WAIT;
-    for (int i = 0; i < s->n; ++i) s->zn[1][i] = s->h * s->tempv[i];
+    return bdf_retry_smaller(s, why, bdf_fail_status(why), out);
   }
 
-  s->etamax = s->fixed ? 1.0 : ETAMX2;
-  s->st.order = s->qu;
-  s->st.hlast = s->hu;
+  /* Inequality constraint y >= -atol: reject and retry with a smaller
+   * step (CVODE's constraint recovery). */
+  if (s->nonneg && !s->fixed) {
+    for (int i = 0; i < s->n; ++i)
+      if (s->y[i] < -s->atol[i]) {
+        bdf_restore(s);
+        return bdf_retry_smaller(s, NK_STEP_TOO_SMALL, NK_CONV_FAILURE, out);
+      }
+  }
+
+  /* Local error test: ||acor|| * tq[2] <= 1 (CVODE's cvDoErrorTest). */
+  const double dsm = s->acnrm * s->tq[2];
+  if (dsm <= 1.0 || s->fixed) { /* no error test in the test mode */
+    bdf_complete(s, s->tnew, dsm);
+    s->etamax = s->fixed ? 1.0 : ETAMX2;
+    s->st.order = s->qu;
+    s->st.hlast = s->hu;
+    *out = s->tn == s->tstop ? NK_TSTOP_REACHED : NK_SUCCESS;
+    return 1;
+  }
+  s->st.nreject++;
+  s->st.nerrfail++;
+  s->nef++;
+  s->nflag = PREV_ERR_FAIL;
+  bdf_restore(s);
+  if (s->nef >= MAXNEF) {
+    *out = NK_ERR_FAILURE;
+    return 1;
+  }
+  s->etamax = 1.0;
+  const int L = s->q + 1;
+  if (s->nef <= MXNEF1) {
+    double eta = 1.0 / (pow(BIAS2 * dsm, 1.0 / L) + ADDON);
+    if (eta < ETAMIN) eta = ETAMIN;
+    if (s->nef >= SMALL_NEF && eta > ETAMXF) eta = ETAMXF;
+    bdf_rescale(s, eta);
+    return 0;
+  }
+  /* Repeated failures: drop to order 1 and, there, restart the history
+   * from f(tn, y) with a step reduced by ETAMIN.  (A rare path: the rhs is
+   * called directly, not through a request.) */
+  if (s->q > 1) {
+    bdf_adjust_order(s, -1);
+    s->q--;
+    s->qwait = s->q + 1;
+    bdf_rescale(s, ETAMIN);
+    return 0;
+  }
+  int rc = s->ode->rhs(s->tn, s->zn[0], s->tempv, s->ode->user);
+  s->st.nfev++;
+  if (rc != 0) {
+    *out = NK_RHS_FAIL;
+    return 1;
+  }
+  double acc = 0.0;
+  for (int i = 0; i < s->n; ++i) acc += s->tempv[i];
+  if (!isfinite(acc)) {
+    *out = NK_NONFINITE;
+    return 1;
+  }
+  s->h *= ETAMIN;
+  s->hscale = s->h;
+  s->qwait = LONG_WAIT;
+  for (int i = 0; i < s->n; ++i) s->zn[1][i] = s->h * s->tempv[i];
+  return 0;
+}
+
+static nk_bdf_need bdf_finish(nk_bdf *s, nk_bdf_request *rq, nk_status st) {
+  s->pc = PC_BEGIN;
+  rq->status = st;
+  return NK_BDF_STEP_DONE;
+}
+
+nk_bdf_need nk_bdf_advance(nk_bdf *s, nk_bdf_request *rq) {
+  nk_status st = NK_SUCCESS, why = NK_SUCCESS;
+  int r = 0;
+  for (;;) {
+    switch (s->pc) {
+    case PC_BEGIN:
+      st = bdf_begin(s);
+      if (st != NK_SUCCESS) return bdf_finish(s, rq, st);
+      /* fall through */
+    case PC_ATTEMPT:
+      st = bdf_prepare_attempt(s);
+      if (st != NK_SUCCESS) return bdf_finish(s, rq, st);
+      rq->t = s->tnew;
+      rq->y = s->zn[0];
+      rq->f = s->fpred;
+      s->pc = PC_RHS_PRED;
+      return NK_BDF_NEED_RHS;
+    case PC_RHS_PRED:
+      s->st.nfev++;
+      if (rq->rc != 0) {
+        r = rq->rc < 0 ? -1 : 1;
+        why = NK_RHS_FAIL;
+        break;
+      }
+      /* fall through */
+    case PC_SETUP:
+      if (s->call_setup && (r = bdf_newton_setup(s, &why)) != 0) break;
+      bdf_newton_reset(s);
+      /* fall through */
+    case PC_ITERATE:
+      rq->b = bdf_newton_residual(s);
+      s->pc = PC_SOLVED;
+      return NK_BDF_NEED_SOLVE;
+    case PC_SOLVED:
+      r = bdf_newton_update(s, rq->status);
+      if (r == 0) break;
+      if (r == 1) {
+        rq->t = s->tnew;
+        rq->y = s->y;
+        rq->f = s->ftemp;
+        s->pc = PC_RHS_ITER;
+        return NK_BDF_NEED_RHS;
+      }
+      r = bdf_newton_failed(s, &why);
+      if (r != 0) break;
+      s->pc = PC_SETUP;
+      continue;
+    case PC_RHS_ITER:
+      s->st.nfev++;
+      if (rq->rc < 0) {
+        r = -1;
+        why = NK_RHS_FAIL;
+        break;
+      }
+      if (rq->rc > 0) {
+        s->fwhy = NK_RHS_FAIL;
+        r = bdf_newton_failed(s, &why);
+        if (r != 0) break;
+        s->pc = PC_SETUP;
+        continue;
+      }
+      s->f = s->ftemp;
+      s->m++;
+      s->pc = PC_ITERATE;
+      continue;
+    default:
+      return bdf_finish(s, rq, NK_ERR_ARGUMENT);
+    }
+    /* The attempt's Newton iteration is over: r, why. */
+    if (bdf_conclude(s, r, why, &st)) return bdf_finish(s, rq, st);
+    s->pc = PC_ATTEMPT;
+  }
+}
+
+nk_status nk_bdf_step(nk_bdf *s, double *t_new) {
+  if (!s) return NK_ERR_ARGUMENT;
+  if (!s->initialised) return NK_NOT_INITIALISED;
   if (t_new) *t_new = s->tn;
-  return s->tn == tstop ? NK_TSTOP_REACHED : NK_SUCCESS;
+  nk_bdf_request rq;
+  memset(&rq, 0, sizeof(rq));
+  for (;;) {
+    const nk_bdf_need need = nk_bdf_advance(s, &rq);
+    if (need == NK_BDF_NEED_RHS)
+      rq.rc = s->ode->rhs(rq.t, rq.y, rq.f, s->ode->user);
+    else if (need == NK_BDF_NEED_SOLVE)
+      rq.status = s->ls->ops->solve(s->ls, rq.b);
+    else
+      break;
+  }
+  if (t_new) *t_new = s->tn;
+  return rq.status;
 }
 
 /* ---- output ------------------------------------------------------------- */

@@ -43,6 +43,35 @@ nk_status nk_bdf_set_tstop(nk_bdf *s, double tstop);
  * error status; on error the state stays at the last accepted step. */
 nk_status nk_bdf_step(nk_bdf *s, double *t_new);
 
+/* The same step by request (reverse communication, as DASPK and ARKODE's
+ * MRI interfaces offer it): nk_bdf_advance runs the step until it needs f
+ * or a linear solve from the caller, describes it in *req and returns
+ * NK_BDF_NEED_RHS (evaluate f(req->t, req->y) into req->f, store the rhs
+ * return code in req->rc) or NK_BDF_NEED_SOLVE (overwrite req->b with the
+ * solution by the linear solver given to init, its status in req->status),
+ * then is called again with the same req.  NK_BDF_STEP_DONE ends the step:
+ * req->status is what nk_bdf_step would return.  The Jacobian and the
+ * factorisation are still done inside, by the linear solver given to init.
+ * nk_bdf_step is this loop with the ode's rhs and that solver's solve, so
+ * a caller that evaluates the same functions gets bit-identical steps; an
+ * ensemble engine uses it to batch many members' evaluations. */
+typedef enum {
+  NK_BDF_NEED_RHS = 1,
+  NK_BDF_NEED_SOLVE = 2,
+  NK_BDF_STEP_DONE = 3
+} nk_bdf_need;
+
+typedef struct nk_bdf_request {
+  double t;         /* RHS: time */
+  const double *y;  /* RHS: state (length n, owned by the integrator) */
+  double *f;        /* RHS: output, length n */
+  int rc;           /* RHS: the rhs return code (0 ok, >0 recoverable, <0 fatal) */
+  double *b;        /* SOLVE: right-hand side in, solution out, length n */
+  nk_status status; /* SOLVE: solver status in; STEP_DONE: the step's status */
+} nk_bdf_request;
+
+nk_bdf_need nk_bdf_advance(nk_bdf *s, nk_bdf_request *req);
+
 /* Dense output: y(t) from the interpolating polynomial of the last step,
  * valid for t between the previous and the current time (extrapolates
  * outside). */

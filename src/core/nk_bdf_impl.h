@@ -4,7 +4,7 @@
  * Hindmarsh 1975; CVODE): zn[j] = h^j y^(j)(tn) / j!, j = 0..q, scaled to the
  * step size hscale.  The method is the fixed-leading-coefficient form of
  * variable-step BDF (Jackson and Sacks-Davis 1980), as in CVODE and VODE.
- * Only nk_bdf.c includes this header.
+ * Only nk_bdf.c (and the C unit tests) include this header.
  */
 #ifndef NK_BDF_IMPL_H
 #define NK_BDF_IMPL_H
@@ -64,6 +64,19 @@ struct nk_bdf {
   long nstlp;       /* step of the last matrix factorisation */
   long nstlj;       /* step of the last Jacobian evaluation */
   int jcur;         /* Jacobian evaluated in the current step */
+
+  /* The step in progress (nk_bdf_advance): where it resumes and the
+   * locals that live across its requests. */
+  int pc;              /* resume point, 0 = begin a new step */
+  double dir;          /* +1 forward, -1 backward */
+  double saved_t;      /* tn when the step began */
+  double tnew;         /* time the attempt steps to */
+  int nflag, ncf, nef; /* previous-attempt flag, failure counts */
+  nk_status last_why;  /* cause of the last recoverable failure */
+  int call_setup, convfail, m; /* Newton: setup wanted, why, iterate index */
+  double scale, delp;  /* Newton: increment scale, previous norm */
+  nk_status fwhy;      /* Newton: what a failure of this iteration reports */
+  const double *f;     /* Newton: f at the current iterate */
 
   nk_stats st;
 };
