@@ -116,3 +116,28 @@ cdef extern from "nk_integrator.h":
     nk_status nk_integrator_get_state(const nk_integrator *it, double *t, double *y) nogil
     nk_status nk_integrator_dense(const nk_integrator *it, double t, double *y) nogil
     nk_status nk_integrator_get_stats(const nk_integrator *it, nk_stats *stats) nogil
+
+cdef extern from "nk_ensemble.h":
+    int NK_LANES
+    ctypedef struct nk_ensemble:
+        pass
+    ctypedef struct nk_ensemble_opts:
+        double t0
+        double t_end
+        const double *t_eval
+        long n_eval
+        double rtol
+        const double *atol
+        long max_steps
+        double h0
+        double hmax
+        int max_order
+        int nonnegative
+        nk_monitor_fn monitor
+        void *monitor_user
+        long monitor_every
+    nk_status nk_ensemble_create(const nk_model *m, nk_ensemble **out) nogil
+    void nk_ensemble_free(nk_ensemble **p) nogil
+    nk_status nk_ensemble_run_bdf(nk_ensemble *e, const nk_ensemble_opts *o, long members,
+                                  const double *P, const double *Y0, double *y_out,
+                                  int *status) nogil

@@ -18,6 +18,8 @@ cnp.import_array()
 
 METHODS = {"bdf": NK_METHOD_BDF, "radau5": NK_METHOD_RADAU5}
 LINEAR_SOLVERS = ("dense", "sparse", "gmres")
+ERR_ARGUMENT = NK_ERR_ARGUMENT   # status of an invalid start (ModelRunner.run_lanes)
+LANES = NK_LANES                 # members in flight per lane engine
 
 
 def status_message(int code):
@@ -190,6 +192,7 @@ cdef class ModelRunner:
     cdef cnp.ndarray rhs_work, jac_work, jac_vals, roots_work, obs_work
     cdef bint _ok
     cdef int _last
+    cdef nk_ensemble *ens
 
     cdef readonly str linear_solver
 
@@ -224,6 +227,7 @@ cdef class ModelRunner:
         nk_integrator_free(&self.its[0])
         nk_integrator_free(&self.its[1])
         nk_linsol_free(&self.ls)
+        nk_ensemble_free(&self.ens)
 
     cdef nk_integrator *_integrator(self, int method) except NULL:
         if method < 0 or method > 1:
@@ -285,6 +289,61 @@ cdef class ModelRunner:
         self._last = method
         return _drive(it, &self.ode, self.ls, t0, t_end, y0, t_eval,
                       rtol, atol, max_steps, h0, hmax, max_order, method, None)
+
+    def run_lanes(self, double t0, double t_end, const double[:, ::1] P,
+                  const double[:, ::1] Y0, const double[::1] t_eval, double rtol,
+                  const double[::1] atol, long max_steps=500000, double h0=0.0,
+                  double hmax=0.0, int max_order=5, bint nonnegative=False):
+        """Many members with BDF and the dense solver, NK_LANES at a time (nk_ensemble).
+
+        Row i of P (full parameter vectors) and Y0 (initial states) is one
+        member.  Returns (y, status): y (members, len(t_eval), n_y) with the
+        rows each member reached (NaN after a failure) and status (members,)
+        int32 core codes, each what ``run`` would return for that member
+        (NK_ERR_ARGUMENT where ``run`` would raise: rerun it to get the error).
+        Bit-identical to ``run`` member by member.
+        """
+        cdef int n = self.model.n_y, n_p = self.model.n_p
+        cdef Py_ssize_t k = P.shape[0]
+        if P.shape[1] != n_p or Y0.shape[0] != k or Y0.shape[1] != n:
+            raise ShapeError(f"P must be (members, {n_p}) and Y0 (members, {n})")
+        if atol.shape[0] != n:
+            raise ShapeError(f"atol must have length {n}, got {atol.shape[0]}")
+        if t_eval.shape[0] < 1:
+            raise ShapeError("t_eval must not be empty")
+        y = np.full((k, t_eval.shape[0], n), np.nan)
+        status = np.zeros(k, dtype=np.intc)
+        if k == 0:
+            return y, status
+        if self.ens == NULL:
+            _check(nk_ensemble_create(&self.model.m, &self.ens))
+        cdef double[:, :, ::1] yv = y
+        cdef int[::1] sv = status
+        cdef _Interrupt box = _Interrupt()
+        cdef nk_ensemble_opts o
+        memset(&o, 0, sizeof(o))
+        o.t0 = t0
+        o.t_end = t_end
+        o.t_eval = &t_eval[0]
+        o.n_eval = t_eval.shape[0]
+        o.rtol = rtol
+        o.atol = &atol[0]
+        o.max_steps = max_steps
+        o.h0 = h0
+        o.hmax = hmax
+        o.max_order = max_order
+        o.nonnegative = nonnegative
+        o.monitor = _monitor
+        o.monitor_user = <void *>box
+        o.monitor_every = 500 * NK_LANES
+        cdef const double *pp = &P[0, 0] if n_p else NULL
+        cdef nk_status st
+        with nogil:
+            st = nk_ensemble_run_bdf(self.ens, &o, k, pp, &Y0[0, 0], &yv[0, 0, 0], &sv[0])
+        if box.exc is not None:
+            raise box.exc
+        _check(st)
+        return y, status
 
     def last_root(self):
         """(t_root, fired) after a run returned NK_ROOT_FOUND: fired[k] is +1

@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _validate as V
-from ._core import METHODS, ModelRunner
+from ._core import ERR_ARGUMENT, METHODS, ModelRunner
 from .errors import (InvalidValueError, NeurokinError, OptionError, ShapeError,
                      UnknownNameError)
 from .progress import progress_bar
@@ -319,11 +319,45 @@ def worker_simulator(sim):
     return c
 
 
+def lanes_apply(wsim, spec: RunSpec) -> bool:
+    """Whether the chunk runs in the C lane engine (nk_ensemble): BDF with the
+    dense solver and no events.  Bit-identical to the member-by-member loop."""
+    return (spec.method == "bdf" and not spec.events
+            and getattr(wsim._runner, "linear_solver", None) == "dense")
+
+
+def _run_chunk_lanes(wsim, spec: RunSpec, P, Y):
+    k = P.shape[0]
+    Pf = np.tile(np.asarray(spec.p0, dtype=float), (k, 1))
+    Yf = np.tile(np.asarray(spec.y0, dtype=float), (k, 1))
+    if P.shape[1]:
+        Pf[:, spec.pidx] = P
+    if Y.shape[1]:
+        Yf[:, spec.sidx] = Y
+    out, code = wsim._runner.run_lanes(spec.t0, spec.t1, Pf, Yf, spec.t_eval, spec.rtol,
+                                       spec.atol, spec.max_steps, spec.h0, spec.hmax,
+                                       spec.max_order, spec.nonnegative)
+    status = np.where((code == 0) | (code == 1), 0, code).astype(np.int32)
+    # A start the member loop would reject with an exception (NK_ERR_ARGUMENT):
+    # rerun that member there, so the error is the same.
+    for i in np.flatnonzero(code == ERR_ARGUMENT):
+        o, s = _run_chunk_loop(wsim, spec, P[i:i + 1], Y[i:i + 1])
+        out[i], status[i] = o[0], s[0]
+    return out, status
+
+
 def run_chunk(wsim, spec: RunSpec, P, Y):
-    """Integrate members (rows of P and Y) one after another on one workspace.
+    """Integrate members (rows of P and Y) on one workspace: in the C lane
+    engine where it applies (see ``lanes_apply``), else one after another.
 
     Returns (y (k, times, species) with NaN after failures, status (k,) int32).
     """
+    if lanes_apply(wsim, spec) and P.shape[0] > 1:
+        return _run_chunk_lanes(wsim, spec, P, Y)
+    return _run_chunk_loop(wsim, spec, P, Y)
+
+
+def _run_chunk_loop(wsim, spec: RunSpec, P, Y):
     k = P.shape[0]
     n = spec.y0.shape[0]
     out = np.full((k, spec.t_eval.shape[0], n), np.nan)

@@ -264,32 +264,44 @@ nk_status nk_bdf_set_tstop(nk_bdf *s, double tstop) {
 
 /* ---- history-array operations ------------------------------------------ */
 
-/* Predictor: zn <- zn * Pascal triangle, i.e. the Taylor shift of the
- * history polynomial to tn + h (CVODE's cvPredict).  Column passes: per
- * element the same additions in the same order as the element-wise
- * triangle, vectorised over the states. */
-static void bdf_predict(nk_bdf *s) {
-  const int n = s->n, q = s->q;
-  double *const *zn = s->zn;
-  for (int k = 1; k <= q; ++k)
-    for (int j = q; j >= k; --j) {
-      double *restrict lo = zn[j - 1];
-      const double *restrict hi = zn[j];
-      for (int i = 0; i < n; ++i) lo[i] += hi[i];
-    }
+/* zn <- zn * P (add) or zn * P^{-1}, P the Pascal triangle: per element
+ * z[j-1] +-= z[j] for k = 1..q, j = q..k.  Instantiated for each order (q a
+ * constant after inlining), so the triangle is unrolled, each element's
+ * column stays in registers, and the loop vectorises over the states. */
+#if defined(__GNUC__) || defined(__clang__)
+#define NK_INLINE static inline __attribute__((always_inline))
+#else
+#define NK_INLINE static inline
+#endif
+
+NK_INLINE void bdf_pascal_q(double *const *zn, int n, int q, int add) {
+  for (int i = 0; i < n; ++i) {
+    double z[NK_BDF_LMAX];
+    for (int j = 0; j <= q; ++j) z[j] = zn[j][i];
+    for (int k = 1; k <= q; ++k)
+      for (int j = q; j >= k; --j) z[j - 1] = add ? z[j - 1] + z[j] : z[j - 1] - z[j];
+    for (int j = 0; j < q; ++j) zn[j][i] = z[j];
+  }
 }
 
-/* Inverse of bdf_predict after a failed attempt. */
-static void bdf_restore(nk_bdf *s) {
-  const int n = s->n, q = s->q;
+NK_INLINE void bdf_pascal(nk_bdf *s, int add) {
   double *const *zn = s->zn;
-  for (int k = 1; k <= q; ++k)
-    for (int j = q; j >= k; --j) {
-      double *restrict lo = zn[j - 1];
-      const double *restrict hi = zn[j];
-      for (int i = 0; i < n; ++i) lo[i] -= hi[i];
-    }
+  const int n = s->n;
+  switch (s->q) {
+  case 1: bdf_pascal_q(zn, n, 1, add); break;
+  case 2: bdf_pascal_q(zn, n, 2, add); break;
+  case 3: bdf_pascal_q(zn, n, 3, add); break;
+  case 4: bdf_pascal_q(zn, n, 4, add); break;
+  default: bdf_pascal_q(zn, n, NK_BDF_QMAX, add); break;
+  }
 }
+
+/* Predictor: zn <- zn * Pascal triangle, i.e. the Taylor shift of the
+ * history polynomial to tn + h (CVODE's cvPredict). */
+static void bdf_predict(nk_bdf *s) { bdf_pascal(s, 1); }
+
+/* Inverse of bdf_predict after a failed attempt. */
+static void bdf_restore(nk_bdf *s) { bdf_pascal(s, 0); }
 
 /* zn[j] <- eta^j zn[j]: the history for step size h*eta. */
 static void bdf_rescale(nk_bdf *s, double eta) {
@@ -656,6 +668,23 @@ static int bdf_newton_failed(nk_bdf *s, nk_status *why) {
 
 /* ---- step --------------------------------------------------------------- */
 
+/* zn[j] += l[j] * acor (l[0] = 1) and the new error weights, in one pass;
+ * q constant after inlining. */
+NK_INLINE void bdf_update_q(nk_bdf *s, int q, const double *l) {
+  const int n = s->n;
+  double *const *zn = s->zn;
+  const double *acor = s->acor, *atol = s->atol;
+  const double rtol = s->rtol;
+  double *ewt = s->ewt;
+  for (int i = 0; i < n; ++i) {
+    const double a = acor[i];
+    const double y0 = zn[0][i] + a;
+    zn[0][i] = y0;
+    for (int j = 1; j <= q; ++j) zn[j][i] += l[j] * a;
+    ewt[i] = 1.0 / (rtol * fabs(y0) + atol[i]);
+  }
+}
+
 /* Accept the step: update the history with the correction (zn[j] +=
  * l[j]*acor), refresh the error weights in the same pass, then choose the
  * next order and step size from the error estimates at q-1, q and q+1
@@ -677,43 +706,18 @@ static void bdf_complete(nk_bdf *s, double tnew, double dsm) {
   if (q == 1 && s->st.nsteps > 1) s->tau[2] = s->tau[1];
   s->tau[1] = s->h;
 
+  switch (q) { /* history update unrolled per order */
+  case 1: bdf_update_q(s, 1, l); break;
+  case 2: bdf_update_q(s, 2, l); break;
+  case 3: bdf_update_q(s, 3, l); break;
+  case 4: bdf_update_q(s, 4, l); break;
+  default: bdf_update_q(s, NK_BDF_QMAX, l); break;
+  }
+  /* the smallest weight denominator (exact in any order) */
   double dmin = DBL_MAX;
-  switch (q) { /* unrolled history update; l[0] = 1 */
-#define NK_UPD(J) zn[J][i] += l[J] * a
-  case 1:
-    for (int i = 0; i < n; ++i) {
-      const double a = acor[i];
-      const double y0 = zn[0][i] + a;
-      zn[0][i] = y0;
-      NK_UPD(1);
-      const double d = rtol * fabs(y0) + atol[i];
-      dmin = d < dmin ? d : dmin;
-      ewt[i] = 1.0 / d;
-    }
-    break;
-  case 2:
-    for (int i = 0; i < n; ++i) {
-      const double a = acor[i];
-      const double y0 = zn[0][i] + a;
-      zn[0][i] = y0;
-      NK_UPD(1); NK_UPD(2);
-      const double d = rtol * fabs(y0) + atol[i];
-      dmin = d < dmin ? d : dmin;
-      ewt[i] = 1.0 / d;
-    }
-    break;
-  default:
-    for (int i = 0; i < n; ++i) {
-      const double a = acor[i];
-      const double y0 = zn[0][i] + a;
-      zn[0][i] = y0;
-      for (int j = 1; j <= q; ++j) NK_UPD(j);
-      const double d = rtol * fabs(y0) + atol[i];
-      dmin = d < dmin ? d : dmin;
-      ewt[i] = 1.0 / d;
-    }
-    break;
-#undef NK_UPD
+  for (int i = 0; i < n; ++i) {
+    const double d = rtol * fabs(zn[0][i]) + atol[i];
+    dmin = d < dmin ? d : dmin;
   }
   s->ewt_bad = !(dmin > 0.0);
 

@@ -46,6 +46,12 @@ struct nk_linsol {
 
 /* Dense LU with partial pivoting (real and complex). */
 nk_status nk_linsol_dense_create(int n, nk_linsol **out);
+/* The last real factorisation of a dense solver, for callers that solve
+ * with it themselves (the ensemble lanes): lu column-major n*n (unit L
+ * below the diagonal, U on and above), piv[k] the row swapped into k.
+ * Borrowed pointers; NK_ERR_ARGUMENT when ls is not a dense solver. */
+nk_status nk_linsol_dense_factors(const nk_linsol *ls, const double **lu,
+                                  const int **piv);
 /* Frees a linear solver of any kind; accepts NULL and sets *p to NULL. */
 void nk_linsol_free(nk_linsol **p);
 

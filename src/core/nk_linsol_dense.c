@@ -225,6 +225,15 @@ nk_status nk_linsol_dense_create(int n, nk_linsol **out) {
   return NK_SUCCESS;
 }
 
+nk_status nk_linsol_dense_factors(const nk_linsol *ls, const double **lu,
+                                  const int **piv) {
+  if (!ls || ls->ops != &nk_dense_ops || !lu || !piv) return NK_ERR_ARGUMENT;
+  const nk_dense *d = (const nk_dense *)ls->impl;
+  *lu = d->lu;
+  *piv = d->piv;
+  return NK_SUCCESS;
+}
+
 void nk_linsol_free(nk_linsol **p) {
   if (!p || !*p) return;
   if ((*p)->ops && (*p)->ops->destroy) (*p)->ops->destroy(*p);

@@ -76,6 +76,21 @@ void nk_tape_bind(const nk_tape *tape, const double *p, double *work);
 void nk_tape_eval(const nk_tape *tape, double t, const double *y, double *work,
                   double *out);
 
+/* ---- lanes: NK_LANES evaluations of one tape at once ---------------------
+ * A lane-interleaved work array holds slot s of lane l at work[s*NK_LANES +
+ * l] (nk_tape_work_size(tape) * NK_LANES doubles).  nk_tape_eval_lanes runs
+ * the program for all lanes, instruction by instruction, so the dispatch is
+ * paid once per NK_LANES evaluations and the arithmetic vectorises; each
+ * lane's result is bit-identical to nk_tape_eval on the same inputs (the
+ * same operations in the same order, the same libm calls).  The caller
+ * writes states and time into their slots first and reads outputs from the
+ * out slots. */
+#define NK_LANES 8
+
+/* Constants into every lane and parameters p into lane `lane`. */
+void nk_tape_bind_lane(const nk_tape *tape, const double *p, int lane, double *work);
+void nk_tape_eval_lanes(const nk_tape *tape, double *work);
+
 #ifdef __cplusplus
 }
 #endif

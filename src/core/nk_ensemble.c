@@ -1,0 +1,424 @@
+/* nk_ensemble.c - the lane scheduler of nk_ensemble.h.
+ *
+ * Each lane holds one member: its BDF integrator (driven request by
+ * request through nk_bdf_advance), its dense solver (Jacobian and LU are
+ * per lane: they are rare) and its output cursor.  The scheduler advances
+ * every lane to its next request, then serves the more common request kind
+ * for all lanes that asked for it in one lane-interleaved kernel: a tape
+ * evaluation for f(t, y), or a forward/back substitution with the lanes'
+ * LU factors (copied lane-interleaved after each refactorisation).  Lanes
+ * asking for the same kind soon run in step, so batches stay full.  The
+ * driver logic between steps (outputs at t_eval, the step budget) is the
+ * one of nk_integrator_run.
+ */
+#include "nk_ensemble.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nk_bdf.h"
+#include "nk_lanes.h"
+#include "nk_linsol.h"
+
+#define W NK_LANES
+#ifdef NK_ENSEMBLE_DEBUG
+#include <stdio.h>
+static long dbg_calls[2], dbg_lanes[2];
+#endif
+
+typedef struct lane {
+  nk_bdf *bdf;
+  nk_linsol *ls;
+  nk_model_ctx ctx; /* the member's scalar evaluation context */
+  nk_ode ode;
+  double *rhs_work, *jac_work, *jac_vals;
+  long member;      /* -1: idle */
+  long k_done;      /* output rows written */
+  long steps;       /* accepted steps */
+  int done;         /* t_end reached */
+  int waiting;      /* pending nk_bdf_need (RHS or SOLVE), 0 none */
+  nk_bdf_request rq;
+  long ndecomp;     /* factorisation count of the copied LU (-1 none) */
+} lane;
+
+struct nk_ensemble {
+  const nk_model *m;
+  int n;
+  lane lanes[W];
+  double *rhs_w; /* lane-interleaved rhs tape work */
+  double *lu;    /* factors, entry (i, j) of lane l at ((i + j*n)*W + l) */
+  int *piv;      /* piv[k*W + l] */
+  double *b;     /* right-hand sides b[i*W + l] */
+  /* the run in progress */
+  const nk_ensemble_opts *o;
+  long members, next;
+  const double *P, *Y0;
+  double *y_out;
+  int *status;
+  double dir;
+  long steps_total;
+  int stop;      /* the monitor asked to stop */
+};
+
+nk_status nk_ensemble_create(const nk_model *m, nk_ensemble **out) {
+  if (!out) return NK_ERR_ARGUMENT;
+  *out = NULL;
+  if (!m || m->n_y <= 0) return NK_ERR_ARGUMENT;
+  nk_ensemble *e = (nk_ensemble *)calloc(1, sizeof(*e));
+  if (!e) return NK_ERR_MEMORY;
+  const int n = m->n_y;
+  e->m = m;
+  e->n = n;
+  const size_t nn = (size_t)n * (size_t)n;
+  e->rhs_w = (double *)calloc(nk_tape_work_size(&m->rhs) * W + 1, sizeof(double));
+  e->lu = (double *)calloc(nn * W, sizeof(double));
+  e->piv = (int *)calloc((size_t)n * W, sizeof(int));
+  e->b = (double *)calloc((size_t)n * W, sizeof(double));
+  nk_status st = (e->rhs_w && e->lu && e->piv && e->b) ? NK_SUCCESS : NK_ERR_MEMORY;
+  for (int l = 0; l < W && st == NK_SUCCESS; ++l) {
+    lane *L = &e->lanes[l];
+    L->member = -1;
+    st = nk_bdf_create(n, &L->bdf);
+    if (st == NK_SUCCESS) st = nk_linsol_dense_create(n, &L->ls);
+    if (st != NK_SUCCESS) break;
+    L->rhs_work = (double *)calloc(nk_tape_work_size(&m->rhs) + 1, sizeof(double));
+    L->jac_work = (double *)calloc(nk_tape_work_size(&m->jac) + 1, sizeof(double));
+    L->jac_vals = (double *)calloc((size_t)m->nnz + 1, sizeof(double));
+    if (!L->rhs_work || !L->jac_work || !L->jac_vals) st = NK_ERR_MEMORY;
+  }
+  /* idle lanes solve with the identity, keeping their arithmetic finite */
+  for (int i = 0; i < n && st == NK_SUCCESS; ++i)
+    for (int l = 0; l < W; ++l) {
+      e->lu[((size_t)i + (size_t)i * n) * W + l] = 1.0;
+      e->piv[(size_t)i * W + l] = i;
+    }
+  if (st != NK_SUCCESS) {
+    nk_ensemble_free(&e);
+    return st;
+  }
+  *out = e;
+  return NK_SUCCESS;
+}
+
+void nk_ensemble_free(nk_ensemble **p) {
+  if (!p || !*p) return;
+  nk_ensemble *e = *p;
+  for (int l = 0; l < W; ++l) {
+    lane *L = &e->lanes[l];
+    nk_bdf_free(&L->bdf);
+    nk_linsol_free(&L->ls);
+    free(L->rhs_work);
+    free(L->jac_work);
+    free(L->jac_vals);
+  }
+  free(e->rhs_w);
+  free(e->lu);
+  free(e->piv);
+  free(e->b);
+  free(e);
+  *p = NULL;
+}
+
+/* ---- driver (nk_integrator_run's logic, per lane) ----------------------- */
+
+static void lane_finish(nk_ensemble *e, lane *L, nk_status st) {
+  e->status[L->member] = (int)st;
+  L->member = -1;
+  L->waiting = 0;
+}
+
+/* Output rows up to the current time: the state itself at t == tn, else
+ * the dense output of the last step. */
+static nk_status lane_emit(nk_ensemble *e, lane *L) {
+  const nk_ensemble_opts *o = e->o;
+  const int n = e->n;
+  double tcur = 0.0;
+  nk_status st = nk_bdf_get_state(L->bdf, &tcur, NULL);
+  if (st != NK_SUCCESS) return st;
+  double *rows = e->y_out + (size_t)L->member * (size_t)o->n_eval * n;
+  while (L->k_done < o->n_eval && (o->t_eval[L->k_done] - tcur) * e->dir <= 0.0) {
+    const long k = L->k_done;
+    double *row = rows + (size_t)k * n;
+    double tc;
+    st = o->t_eval[k] == tcur ? nk_bdf_get_state(L->bdf, &tc, row)
+                              : nk_bdf_dense(L->bdf, o->t_eval[k], row);
+    if (st != NK_SUCCESS) return st;
+    L->k_done = k + 1;
+  }
+  return NK_SUCCESS;
+}
+
+/* Between steps: outputs, completion and the step budget.  Returns 1 when
+ * the member is finished (its status set), 0 to take another step. */
+static int lane_between(nk_ensemble *e, lane *L) {
+  nk_status st = lane_emit(e, L);
+  if (st != NK_SUCCESS) {
+    lane_finish(e, L, st);
+    return 1;
+  }
+  if (L->k_done >= e->o->n_eval || L->done) {
+    lane_finish(e, L, NK_SUCCESS);
+    return 1;
+  }
+  if (L->steps >= e->o->max_steps) {
+    lane_finish(e, L, NK_TOO_MUCH_WORK);
+    return 1;
+  }
+  return 0;
+}
+
+/* Initialise member i in lane l (as _drive + nk_integrator_init do).
+ * Returns 1 when it needs steps, 0 when it finished at once. */
+static int lane_start(nk_ensemble *e, int l, long i) {
+  const nk_ensemble_opts *o = e->o;
+  const nk_model *m = e->m;
+  lane *L = &e->lanes[l];
+  const double *p = e->P + (size_t)i * m->n_p;
+  L->member = i;
+  L->k_done = 0;
+  L->steps = 0;
+  L->done = 0;
+  L->waiting = 0;
+  L->ndecomp = -1;
+  nk_status st = nk_model_ctx_init(&L->ctx, m, m->n_p ? p : NULL, L->rhs_work,
+                                   L->jac_work, L->jac_vals);
+  if (st == NK_SUCCESS) {
+    nk_model_ode(&L->ctx, &L->ode);
+    nk_tape_bind_lane(&m->rhs, p, l, e->rhs_w);
+    st = nk_bdf_set_tolerances(L->bdf, o->rtol, o->atol);
+  }
+  if (st == NK_SUCCESS) st = nk_bdf_set_h0(L->bdf, o->h0);
+  if (st == NK_SUCCESS) st = nk_bdf_set_hmax(L->bdf, o->hmax);
+  if (st == NK_SUCCESS) st = nk_bdf_set_max_order(L->bdf, o->max_order);
+  if (st == NK_SUCCESS) st = nk_bdf_set_nonnegative(L->bdf, o->nonnegative);
+  if (st == NK_SUCCESS)
+    st = nk_bdf_init(L->bdf, &L->ode, L->ls, o->t0, e->Y0 + (size_t)i * e->n, o->t_end);
+  if (st != NK_SUCCESS) {
+    lane_finish(e, L, st);
+    return 0;
+  }
+  return !lane_between(e, L);
+}
+
+/* Give lane l the next member that needs steps; 0 when none is left. */
+static int lane_refill(nk_ensemble *e, int l) {
+  while (e->next < e->members && !e->stop)
+    if (lane_start(e, l, e->next++)) return 1;
+  return 0;
+}
+
+/* Run lane l until it waits for a request (or has nothing left to do). */
+static void lane_run(nk_ensemble *e, int l) {
+  lane *L = &e->lanes[l];
+  const nk_ensemble_opts *o = e->o;
+  while (L->member >= 0 && !L->waiting && !e->stop) {
+    const nk_bdf_need need = nk_bdf_advance(L->bdf, &L->rq);
+    if (need != NK_BDF_STEP_DONE) {
+      L->waiting = (int)need;
+      return;
+    }
+    const nk_status st = L->rq.status;
+    int finished;
+    if (st < 0) {
+      lane_finish(e, L, st);
+      finished = 1;
+    } else {
+      L->steps++;
+      if (st == NK_TSTOP_REACHED) L->done = 1;
+      finished = lane_between(e, L);
+      double t = 0.0;
+      if (o->monitor && ++e->steps_total % o->monitor_every == 0 &&
+          nk_bdf_get_state(L->bdf, &t, NULL) == NK_SUCCESS &&
+          o->monitor(t, o->monitor_user) != 0)
+        e->stop = 1;
+    }
+    if (finished && !lane_refill(e, l)) return;
+  }
+}
+
+/* ---- batched kernels ------------------------------------------------------ */
+
+/* f(t, y) for every lane waiting for it: one lane-interleaved tape pass.
+ * Lanes not asking keep their old inputs (their outputs are ignored). */
+static void serve_rhs(nk_ensemble *e) {
+  const nk_tape *tp = &e->m->rhs;
+  const int n = e->n;
+  const size_t off_y = (size_t)tp->n_const + tp->n_p;
+  double *w = e->rhs_w;
+  for (int l = 0; l < W; ++l) {
+    const lane *L = &e->lanes[l];
+    if (L->waiting != NK_BDF_NEED_RHS) continue;
+    for (int i = 0; i < n; ++i) w[(off_y + i) * W + l] = L->rq.y[i];
+    w[(off_y + n) * W + l] = L->rq.t;
+  }
+  nk_tape_eval_lanes(tp, w);
+  for (int l = 0; l < W; ++l) {
+    lane *L = &e->lanes[l];
+    if (L->waiting != NK_BDF_NEED_RHS) continue;
+    double *f = L->rq.f;
+    int finite = 1;
+    for (int i = 0; i < n; ++i) {
+      f[i] = w[(size_t)tp->out[i] * W + l];
+      finite &= isfinite(f[i]) != 0;
+    }
+    L->rq.rc = finite ? 0 : 1; /* as nk_model_rhs */
+    L->waiting = 0;
+  }
+}
+
+/* Copy lane l's dense LU factors into the lane-interleaved matrices. */
+static void copy_factors(nk_ensemble *e, int l) {
+  const double *lu;
+  const int *piv;
+  const int n = e->n;
+  if (nk_linsol_dense_factors(e->lanes[l].ls, &lu, &piv) != NK_SUCCESS) return;
+  for (size_t k = 0; k < (size_t)n * n; ++k) e->lu[k * W + l] = lu[k];
+  for (int k = 0; k < n; ++k) e->piv[(size_t)k * W + l] = piv[k];
+}
+
+/* Forward and back substitution with the lane-interleaved LU factors a for
+ * all lanes (b lane-interleaved, already row-swapped): the loops of
+ * dense_solve, whose skip of a zero multiplier becomes a select. */
+NK_LANE_KERNEL static void substitute(int n, const double *a, double *b) {
+#ifdef NK_HAVE_VECTORS
+  /* (b - c*bj masked to +0 where bj == 0: exactly the skip) */
+  for (int j = 0; j < n; ++j) { /* forward: unit lower triangular */
+    const double *col = a + (size_t)j * n * W;
+    for (int h = 0; h < W; h += NK_VW) {
+      const nk_vd bj = nk_vload(b + (size_t)j * W + h);
+      const nk_vm nz = bj != 0.0;
+      for (int i = j + 1; i < n; ++i) {
+        double *bi = b + (size_t)i * W + h;
+        nk_vstore(bi, nk_vload(bi) - nk_vmask(nz, nk_vload(col + (size_t)i * W + h) * bj));
+      }
+    }
+  }
+  for (int j = n - 1; j >= 0; --j) { /* backward: upper triangular */
+    const double *col = a + (size_t)j * n * W;
+    for (int h = 0; h < W; h += NK_VW) {
+      const nk_vd bj = nk_vload(b + (size_t)j * W + h) / nk_vload(col + (size_t)j * W + h);
+      nk_vstore(b + (size_t)j * W + h, bj);
+      const nk_vm nz = bj != 0.0;
+      for (int i = 0; i < j; ++i) {
+        double *bi = b + (size_t)i * W + h;
+        nk_vstore(bi, nk_vload(bi) - nk_vmask(nz, nk_vload(col + (size_t)i * W + h) * bj));
+      }
+    }
+  }
+#else
+  for (int j = 0; j < n; ++j) {
+    const double *col = a + (size_t)j * n * W;
+    for (int l = 0; l < W; ++l) {
+      const double bj = b[(size_t)j * W + l];
+      if (bj == 0.0) continue;
+      for (int i = j + 1; i < n; ++i) b[(size_t)i * W + l] -= col[(size_t)i * W + l] * bj;
+    }
+  }
+  for (int j = n - 1; j >= 0; --j) {
+    const double *col = a + (size_t)j * n * W;
+    for (int l = 0; l < W; ++l) {
+      b[(size_t)j * W + l] /= col[(size_t)j * W + l];
+      const double bj = b[(size_t)j * W + l];
+      if (bj == 0.0) continue;
+      for (int i = 0; i < j; ++i) b[(size_t)i * W + l] -= col[(size_t)i * W + l] * bj;
+    }
+  }
+#endif
+}
+
+/* b <- (c I - J)^{-1} b for every lane waiting for a solve: the row swaps
+ * per lane, then the substitutions for all lanes at once. */
+static void serve_solve(nk_ensemble *e) {
+  const int n = e->n;
+  double *b = e->b;
+  for (int l = 0; l < W; ++l) {
+    lane *L = &e->lanes[l];
+    if (L->waiting != NK_BDF_NEED_SOLVE) continue;
+    nk_stats stt;
+    nk_bdf_get_stats(L->bdf, &stt);
+    if (stt.ndecomp != L->ndecomp) {
+      copy_factors(e, l);
+      L->ndecomp = stt.ndecomp;
+    }
+    const double *src = L->rq.b;
+    for (int i = 0; i < n; ++i) b[(size_t)i * W + l] = src[i];
+    for (int k = 0; k < n; ++k) {
+      const int p = e->piv[(size_t)k * W + l];
+      if (p != k) {
+        const double t = b[(size_t)k * W + l];
+        b[(size_t)k * W + l] = b[(size_t)p * W + l];
+        b[(size_t)p * W + l] = t;
+      }
+    }
+  }
+  substitute(n, e->lu, b);
+  for (int l = 0; l < W; ++l) {
+    lane *L = &e->lanes[l];
+    if (L->waiting != NK_BDF_NEED_SOLVE) continue;
+    double *dst = L->rq.b;
+    for (int i = 0; i < n; ++i) dst[i] = b[(size_t)i * W + l];
+    L->rq.status = NK_SUCCESS; /* as dense_solve */
+    L->waiting = 0;
+  }
+}
+
+/* ---- run ------------------------------------------------------------------ */
+
+static int opts_valid(const nk_ensemble *e, const nk_ensemble_opts *o) {
+  if (!o || !isfinite(o->t0) || !isfinite(o->t_end) || o->t_end == o->t0) return 0;
+  if (!o->t_eval || o->n_eval < 1 || !o->atol || o->max_steps <= 0) return 0;
+  if (o->monitor && o->monitor_every <= 0) return 0;
+  const double dir = o->t_end > o->t0 ? 1.0 : -1.0;
+  for (long k = 0; k < o->n_eval; ++k)
+    if (!((o->t_eval[k] - o->t_end) * dir <= 0.0)) return 0; /* as nk_integrator_run */
+  return 1;
+}
+
+nk_status nk_ensemble_run_bdf(nk_ensemble *e, const nk_ensemble_opts *o,
+                              long members, const double *P, const double *Y0,
+                              double *y_out, int *status) {
+  if (!e || members < 0 || !opts_valid(e, o)) return NK_ERR_ARGUMENT;
+  if (members == 0) return NK_SUCCESS;
+  if (!Y0 || !y_out || !status || (e->m->n_p > 0 && !P)) return NK_ERR_ARGUMENT;
+  e->o = o;
+  e->members = members;
+  e->next = 0;
+  e->P = P;
+  e->Y0 = Y0;
+  e->y_out = y_out;
+  e->status = status;
+  e->dir = o->t_end > o->t0 ? 1.0 : -1.0;
+  e->steps_total = 0;
+  e->stop = 0;
+  for (int l = 0; l < W; ++l) {
+    e->lanes[l].member = -1;
+    if (lane_refill(e, l)) lane_run(e, l);
+  }
+  while (!e->stop) {
+    int nrhs = 0, nsolve = 0;
+    for (int l = 0; l < W; ++l) {
+      nrhs += e->lanes[l].waiting == NK_BDF_NEED_RHS;
+      nsolve += e->lanes[l].waiting == NK_BDF_NEED_SOLVE;
+    }
+    if (nrhs + nsolve == 0) break;
+#ifdef NK_ENSEMBLE_DEBUG
+    dbg_calls[nrhs >= nsolve] += 1; dbg_lanes[nrhs >= nsolve] += nrhs >= nsolve ? nrhs : nsolve;
+#endif
+    if (nrhs >= nsolve)
+      serve_rhs(e);
+    else
+      serve_solve(e);
+    for (int l = 0; l < W && !e->stop; ++l)
+      if (!e->lanes[l].waiting) lane_run(e, l);
+  }
+#ifdef NK_ENSEMBLE_DEBUG
+  fprintf(stderr, "rhs batches %ld lanes %ld; solve batches %ld lanes %ld\n", dbg_calls[1], dbg_lanes[1], dbg_calls[0], dbg_lanes[0]);
+#endif
+  if (!e->stop) return NK_SUCCESS;
+  /* Interrupted: members in flight or never started are reported as such. */
+  for (int l = 0; l < W; ++l)
+    if (e->lanes[l].member >= 0) lane_finish(e, &e->lanes[l], NK_INTERRUPTED);
+  for (long i = e->next; i < members; ++i) status[i] = NK_INTERRUPTED;
+  return NK_INTERRUPTED;
+}
