@@ -12,9 +12,14 @@ members only, never from the worker count).  Each worker (a thread, or with
 ``backend="dask"`` a task on a dask.distributed cluster) integrates a chunk
 member after member with its own C workspace (``ModelRunner``) over the shared
 compiled model; the C integration releases the GIL, so threads run in
-parallel.  Every member starts from a freshly initialised integrator, so its
-result depends only on its own inputs: bit-identical whatever the worker
-count, chunk size or backend.
+parallel.  With BDF, the dense linear solver and no events a chunk runs in
+the C lane engine (``nk_ensemble``): eight members in flight per worker, their
+right-hand sides and Newton solves evaluated together, lane-interleaved and
+vectorised -- 1.5x or more the throughput of the member-by-member loop, with
+each member bit-identical to ``sim.simulate`` of the same inputs.  Every
+member starts from a freshly initialised integrator, so its result depends
+only on its own inputs: bit-identical whatever the worker count, chunk size
+or backend.
 
 Failures
 --------

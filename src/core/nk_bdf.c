@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "nk_bdf_impl.h"
+#include "nk_target.h"
 
 /* ---- constants (CVODE defaults) ---------------------------------------- */
 
@@ -268,12 +269,6 @@ nk_status nk_bdf_set_tstop(nk_bdf *s, double tstop) {
  * z[j-1] +-= z[j] for k = 1..q, j = q..k.  Instantiated for each order (q a
  * constant after inlining), so the triangle is unrolled, each element's
  * column stays in registers, and the loop vectorises over the states. */
-#if defined(__GNUC__) || defined(__clang__)
-#define NK_INLINE static inline __attribute__((always_inline))
-#else
-#define NK_INLINE static inline
-#endif
-
 NK_INLINE void bdf_pascal_q(double *const *zn, int n, int q, int add) {
   for (int i = 0; i < n; ++i) {
     double z[NK_BDF_LMAX];

@@ -280,7 +280,7 @@ static void copy_factors(nk_ensemble *e, int l) {
 /* Forward and back substitution with the lane-interleaved LU factors a for
  * all lanes (b lane-interleaved, already row-swapped): the loops of
  * dense_solve, whose skip of a zero multiplier becomes a select. */
-NK_LANE_KERNEL static void substitute(int n, const double *a, double *b) {
+NK_MULTIVERSION static void substitute(int n, const double *a, double *b) {
 #ifdef NK_HAVE_VECTORS
   /* (b - c*bj masked to +0 where bj == 0: exactly the skip) */
   for (int j = 0; j < n; ++j) { /* forward: unit lower triangular */

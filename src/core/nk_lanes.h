@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "nk_tape.h" /* NK_LANES */
+#include "nk_target.h"
 
 #if defined(__GNUC__) || defined(__clang__)
 #define NK_HAVE_VECTORS 1
@@ -49,14 +50,5 @@ static inline __attribute__((always_inline)) nk_vd nk_vabs(nk_vd a) {
 }
 #endif
 
-/* Kernels compiled for several instruction sets, picked at load time (GNU
- * ifunc): AVX2 or AVX-512 where the CPU has them (the baseline SSE2
- * build splits the vectors and compares element by element).  No FMA is used either way
- * (-ffp-contract=off), so every version rounds identically. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define NK_LANE_KERNEL __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define NK_LANE_KERNEL
-#endif
 
 #endif

@@ -81,7 +81,7 @@ static inline __attribute__((always_inline)) void lane_csum(const double *w, con
 #define UNARY(expr) LANES { const double x = a[l]; r[l] = (expr); } break
 #define BINARY(expr) LANES { const double x = a[l], y = b[l]; r[l] = (expr); } break
 
-NK_LANE_KERNEL void nk_tape_eval_lanes(const nk_tape *tape, double *work) {
+NK_MULTIVERSION void nk_tape_eval_lanes(const nk_tape *tape, double *work) {
   const int base = tape_base(tape);
   const int *pc = tape->code;
   for (int k = 0; k < tape->n_instr; ++k, pc += 4) {

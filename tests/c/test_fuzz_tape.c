@@ -74,6 +74,49 @@ static int reference_ok(const nk_tape *t) {
 }
 
 /* Evaluate an accepted tape with exactly-sized heap arrays. */
+/* Same value, or both NaN (a NaN's payload may depend on operand order). */
+static int same_double(double a, double b) {
+  return (isnan(a) && isnan(b)) || memcmp(&a, &b, sizeof a) == 0;
+}
+
+/* nk_tape_eval_lanes against nk_tape_eval: every lane with its own
+ * parameters, states and time, bit for bit (scalar_work: a bound scalar
+ * work array, reused as scratch). */
+static void lanes_exact(const nk_tape *t, const double *p0, double *scalar_work) {
+  const int W = NK_LANES;
+  const size_t nw = nk_tape_work_size(t);
+  double *lw = (double *)malloc(nw * W * sizeof(double));
+  double *lp = (double *)malloc(((size_t)t->n_p + 1) * W * sizeof(double));
+  double *ly = (double *)malloc(((size_t)t->n_y + 1) * W * sizeof(double));
+  double lt[NK_LANES];
+  const int off_y = t->n_const + t->n_p;
+  for (int l = 0; l < W; ++l) {
+    for (int i = 0; i < t->n_p; ++i) lp[l * t->n_p + i] = l == 0 ? p0[i] : rnd_double();
+    nk_tape_bind_lane(t, lp + l * t->n_p, l, lw);
+    for (int i = 0; i < t->n_y; ++i) {
+      ly[l * t->n_y + i] = rnd_double();
+      lw[(size_t)(off_y + i) * W + l] = ly[l * t->n_y + i];
+    }
+    lt[l] = rnd_double();
+    lw[(size_t)(off_y + t->n_y) * W + l] = lt[l];
+  }
+  nk_tape_eval_lanes(t, lw);
+  double *out = (double *)malloc(((size_t)t->n_out + 1) * sizeof(double));
+  for (int l = 0; l < W; ++l) {
+    nk_tape_bind(t, lp + l * t->n_p, scalar_work);
+    nk_tape_eval(t, lt[l], ly + l * t->n_y, scalar_work, out);
+    /* every slot, not only the outputs */
+    int bad = -1;
+    for (size_t k = 0; k < nw; ++k)
+      if (!same_double(scalar_work[k], lw[k * W + l])) { bad = (int)k; break; }
+    CHECK(bad < 0, "lane %d: slot %d differs from the scalar evaluation", l, bad);
+  }
+  free(out);
+  free(lw);
+  free(lp);
+  free(ly);
+}
+
 static void eval_exact(const nk_tape *t) {
   size_t nw = nk_tape_work_size(t);
   double *work = (double *)malloc(nw * sizeof(double));
@@ -86,6 +129,7 @@ static void eval_exact(const nk_tape *t) {
   nk_tape_bind(t, p, work);
   nk_tape_eval(t, rnd_double(), y, work, out);
   nk_tape_eval(t, 0.0, y, work, out); /* twice: no state kept between calls */
+  lanes_exact(t, p, work);
   free(work);
   free(p);
   free(y);
