@@ -22,10 +22,6 @@
 #include "nk_linsol.h"
 
 #define W NK_LANES
-#ifdef NK_ENSEMBLE_DEBUG
-#include <stdio.h>
-static long dbg_calls[2], dbg_lanes[2];
-#endif
 
 typedef struct lane {
   nk_bdf *bdf;
@@ -39,7 +35,8 @@ typedef struct lane {
   int done;         /* t_end reached */
   int waiting;      /* pending nk_bdf_need (RHS or SOLVE), 0 none */
   nk_bdf_request rq;
-  long ndecomp;     /* factorisation count of the copied LU (-1 none) */
+  long nfact;       /* factorisation count of the copied LU (-1 none) */
+  int *perm;        /* b[perm[i]] is row i after the solver's row swaps */
 } lane;
 
 struct nk_ensemble {
@@ -48,7 +45,6 @@ struct nk_ensemble {
   lane lanes[W];
   double *rhs_w; /* lane-interleaved rhs tape work */
   double *lu;    /* factors, entry (i, j) of lane l at ((i + j*n)*W + l) */
-  int *piv;      /* piv[k*W + l] */
   double *b;     /* right-hand sides b[i*W + l] */
   /* the run in progress */
   const nk_ensemble_opts *o;
@@ -73,9 +69,8 @@ nk_status nk_ensemble_create(const nk_model *m, nk_ensemble **out) {
   const size_t nn = (size_t)n * (size_t)n;
   e->rhs_w = (double *)calloc(nk_tape_work_size(&m->rhs) * W + 1, sizeof(double));
   e->lu = (double *)calloc(nn * W, sizeof(double));
-  e->piv = (int *)calloc((size_t)n * W, sizeof(int));
   e->b = (double *)calloc((size_t)n * W, sizeof(double));
-  nk_status st = (e->rhs_w && e->lu && e->piv && e->b) ? NK_SUCCESS : NK_ERR_MEMORY;
+  nk_status st = (e->rhs_w && e->lu && e->b) ? NK_SUCCESS : NK_ERR_MEMORY;
   for (int l = 0; l < W && st == NK_SUCCESS; ++l) {
     lane *L = &e->lanes[l];
     L->member = -1;
@@ -85,14 +80,12 @@ nk_status nk_ensemble_create(const nk_model *m, nk_ensemble **out) {
     L->rhs_work = (double *)calloc(nk_tape_work_size(&m->rhs) + 1, sizeof(double));
     L->jac_work = (double *)calloc(nk_tape_work_size(&m->jac) + 1, sizeof(double));
     L->jac_vals = (double *)calloc((size_t)m->nnz + 1, sizeof(double));
-    if (!L->rhs_work || !L->jac_work || !L->jac_vals) st = NK_ERR_MEMORY;
+    L->perm = (int *)calloc((size_t)n, sizeof(int));
+    if (!L->rhs_work || !L->jac_work || !L->jac_vals || !L->perm) st = NK_ERR_MEMORY;
   }
   /* idle lanes solve with the identity, keeping their arithmetic finite */
   for (int i = 0; i < n && st == NK_SUCCESS; ++i)
-    for (int l = 0; l < W; ++l) {
-      e->lu[((size_t)i + (size_t)i * n) * W + l] = 1.0;
-      e->piv[(size_t)i * W + l] = i;
-    }
+    for (int l = 0; l < W; ++l) e->lu[((size_t)i + (size_t)i * n) * W + l] = 1.0;
   if (st != NK_SUCCESS) {
     nk_ensemble_free(&e);
     return st;
@@ -111,10 +104,10 @@ void nk_ensemble_free(nk_ensemble **p) {
     free(L->rhs_work);
     free(L->jac_work);
     free(L->jac_vals);
+    free(L->perm);
   }
   free(e->rhs_w);
   free(e->lu);
-  free(e->piv);
   free(e->b);
   free(e);
   *p = NULL;
@@ -180,7 +173,7 @@ static int lane_start(nk_ensemble *e, int l, long i) {
   L->steps = 0;
   L->done = 0;
   L->waiting = 0;
-  L->ndecomp = -1;
+  L->nfact = -1;
   nk_status st = nk_model_ctx_init(&L->ctx, m, m->n_p ? p : NULL, L->rhs_work,
                                    L->jac_work, L->jac_vals);
   if (st == NK_SUCCESS) {
@@ -253,28 +246,39 @@ static void serve_rhs(nk_ensemble *e) {
     w[(off_y + n) * W + l] = L->rq.t;
   }
   nk_tape_eval_lanes(tp, w);
+  /* finite outputs (as nk_model_rhs checks): x - x is 0 exactly for finite x */
+  int finite[W];
+  for (int l = 0; l < W; ++l) finite[l] = 1;
+  for (int i = 0; i < n; ++i) {
+    const double *v = w + (size_t)tp->out[i] * W;
+    for (int l = 0; l < W; ++l) finite[l] &= (v[l] - v[l]) == 0.0;
+  }
   for (int l = 0; l < W; ++l) {
     lane *L = &e->lanes[l];
     if (L->waiting != NK_BDF_NEED_RHS) continue;
     double *f = L->rq.f;
-    int finite = 1;
-    for (int i = 0; i < n; ++i) {
-      f[i] = w[(size_t)tp->out[i] * W + l];
-      finite &= isfinite(f[i]) != 0;
-    }
-    L->rq.rc = finite ? 0 : 1; /* as nk_model_rhs */
+    for (int i = 0; i < n; ++i) f[i] = w[(size_t)tp->out[i] * W + l];
+    L->rq.rc = finite[l] ? 0 : 1;
     L->waiting = 0;
   }
 }
 
-/* Copy lane l's dense LU factors into the lane-interleaved matrices. */
+/* Copy lane l's dense LU factors into the lane-interleaved matrices, and
+ * compose the solver's row swaps (piv[k] <-> k, k = 0..n-1 in turn) into one
+ * gather permutation. */
 static void copy_factors(nk_ensemble *e, int l) {
+  lane *L = &e->lanes[l];
   const double *lu;
   const int *piv;
   const int n = e->n;
-  if (nk_linsol_dense_factors(e->lanes[l].ls, &lu, &piv) != NK_SUCCESS) return;
+  nk_linsol_dense_factors(L->ls, &lu, &piv, &L->nfact);
   for (size_t k = 0; k < (size_t)n * n; ++k) e->lu[k * W + l] = lu[k];
-  for (int k = 0; k < n; ++k) e->piv[(size_t)k * W + l] = piv[k];
+  for (int i = 0; i < n; ++i) L->perm[i] = i;
+  for (int k = 0; k < n; ++k) {
+    const int p = piv[k], t = L->perm[k];
+    L->perm[k] = L->perm[p];
+    L->perm[p] = t;
+  }
 }
 
 /* Forward and back substitution with the lane-interleaved LU factors a for
@@ -335,22 +339,12 @@ static void serve_solve(nk_ensemble *e) {
   for (int l = 0; l < W; ++l) {
     lane *L = &e->lanes[l];
     if (L->waiting != NK_BDF_NEED_SOLVE) continue;
-    nk_stats stt;
-    nk_bdf_get_stats(L->bdf, &stt);
-    if (stt.ndecomp != L->ndecomp) {
-      copy_factors(e, l);
-      L->ndecomp = stt.ndecomp;
-    }
+    long nfact;
+    nk_linsol_dense_factors(L->ls, NULL, NULL, &nfact);
+    if (nfact != L->nfact) copy_factors(e, l);
     const double *src = L->rq.b;
-    for (int i = 0; i < n; ++i) b[(size_t)i * W + l] = src[i];
-    for (int k = 0; k < n; ++k) {
-      const int p = e->piv[(size_t)k * W + l];
-      if (p != k) {
-        const double t = b[(size_t)k * W + l];
-        b[(size_t)k * W + l] = b[(size_t)p * W + l];
-        b[(size_t)p * W + l] = t;
-      }
-    }
+    const int *perm = L->perm;
+    for (int i = 0; i < n; ++i) b[(size_t)i * W + l] = src[perm[i]];
   }
   substitute(n, e->lu, b);
   for (int l = 0; l < W; ++l) {
@@ -402,9 +396,6 @@ nk_status nk_ensemble_run_bdf(nk_ensemble *e, const nk_ensemble_opts *o,
       nsolve += e->lanes[l].waiting == NK_BDF_NEED_SOLVE;
     }
     if (nrhs + nsolve == 0) break;
-#ifdef NK_ENSEMBLE_DEBUG
-    dbg_calls[nrhs >= nsolve] += 1; dbg_lanes[nrhs >= nsolve] += nrhs >= nsolve ? nrhs : nsolve;
-#endif
     if (nrhs >= nsolve)
       serve_rhs(e);
     else
@@ -412,9 +403,6 @@ nk_status nk_ensemble_run_bdf(nk_ensemble *e, const nk_ensemble_opts *o,
     for (int l = 0; l < W && !e->stop; ++l)
       if (!e->lanes[l].waiting) lane_run(e, l);
   }
-#ifdef NK_ENSEMBLE_DEBUG
-  fprintf(stderr, "rhs batches %ld lanes %ld; solve batches %ld lanes %ld\n", dbg_calls[1], dbg_lanes[1], dbg_calls[0], dbg_lanes[0]);
-#endif
   if (!e->stop) return NK_SUCCESS;
   /* Interrupted: members in flight or never started are reported as such. */
   for (int l = 0; l < W; ++l)

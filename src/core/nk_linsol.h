@@ -48,10 +48,12 @@ struct nk_linsol {
 nk_status nk_linsol_dense_create(int n, nk_linsol **out);
 /* The last real factorisation of a dense solver, for callers that solve
  * with it themselves (the ensemble lanes): lu column-major n*n (unit L
- * below the diagonal, U on and above), piv[k] the row swapped into k.
- * Borrowed pointers; NK_ERR_ARGUMENT when ls is not a dense solver. */
+ * below the diagonal, U on and above), piv[k] the row swapped into k, and
+ * *count the number of factorisations so far (changes when lu does).  Any
+ * output may be NULL.  Borrowed pointers; NK_ERR_ARGUMENT when ls is not a
+ * dense solver. */
 nk_status nk_linsol_dense_factors(const nk_linsol *ls, const double **lu,
-                                  const int **piv);
+                                  const int **piv, long *count);
 /* Frees a linear solver of any kind; accepts NULL and sets *p to NULL. */
 void nk_linsol_free(nk_linsol **p);
 

@@ -17,6 +17,7 @@ typedef struct {
   double *J;       /* n*n Jacobian */
   double *lu;      /* n*n real factors of c*I - J */
   int *piv;        /* n */
+  long nfact;      /* real factorisations so far */
   double *lur;     /* n*n complex factors, real part */
   double *lui;     /* n*n complex factors, imaginary part */
   int *pivc;       /* n */
@@ -41,6 +42,7 @@ static nk_status dense_setup(nk_linsol *ls, double c) {
   nk_dense *d = (nk_dense *)ls->impl;
   const int n = d->n;
   double *a = d->lu;
+  d->nfact++;
   for (int k = 0; k < n * n; ++k) a[k] = -d->J[k];
   for (int k = 0; k < n; ++k) a[k + k * n] += c;
   for (int k = 0; k < n; ++k) {
@@ -226,11 +228,12 @@ nk_status nk_linsol_dense_create(int n, nk_linsol **out) {
 }
 
 nk_status nk_linsol_dense_factors(const nk_linsol *ls, const double **lu,
-                                  const int **piv) {
-  if (!ls || ls->ops != &nk_dense_ops || !lu || !piv) return NK_ERR_ARGUMENT;
+                                  const int **piv, long *count) {
+  if (!ls || ls->ops != &nk_dense_ops) return NK_ERR_ARGUMENT;
   const nk_dense *d = (const nk_dense *)ls->impl;
-  *lu = d->lu;
-  *piv = d->piv;
+  if (lu) *lu = d->lu;
+  if (piv) *piv = d->piv;
+  if (count) *count = d->nfact;
   return NK_SUCCESS;
 }
 
