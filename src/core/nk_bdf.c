@@ -49,6 +49,10 @@
 #define BIAS3 10.0
 #define LONG_WAIT 10
 
+/* 1/k for k <= 7 (q + 2 at most), exact as the division is: no divide on
+ * the per-step path. */
+static const double INV[8] = {0.0, 1.0, 1.0 / 2, 1.0 / 3, 1.0 / 4, 1.0 / 5, 1.0 / 6, 1.0 / 7};
+
 /* Previous-attempt flags that steer the Newton setup decision. */
 enum { FIRST_CALL, PREV_CONV_FAIL, PREV_ERR_FAIL };
 /* Why the Jacobian may be bad (input to the setup decision). */
@@ -108,6 +112,14 @@ nk_status nk_bdf_create(int n, nk_bdf **out) {
   for (int i = 0; i < n; ++i) s->atol[i] = 1e-12;
   s->qmax_opt = NK_BDF_QMAX;
   s->qmax = NK_BDF_QMAX;
+  /* x = BIAS2*dsm in [keep_lo, keep_hi] means x^(1/L) in [0.667, 1.176], so
+   * eta_q = 1/(x^(1/L) + ADDON) lies in [0.8503, 1.4993], strictly inside
+   * the keep band (ETAMIN_FX, THRESH) = (0.85, 1.5); the 1e-9 margins cover
+   * pow's rounding. */
+  for (int L = 0; L <= NK_BDF_LMAX; ++L) {
+    s->keep_lo[L] = L < 2 ? 1.0 : pow(0.667, L) * (1.0 + 1e-9);
+    s->keep_hi[L] = L < 2 ? 0.0 : pow(1.176, L) * (1.0 - 1e-9);
+  }
   *out = s;
   return NK_SUCCESS;
 }
@@ -326,7 +338,7 @@ static void bdf_adjust_order(nk_bdf *s, int dq) {
       hsum += s->tau[j + 1];
       const double xi = hsum / s->hscale;
       prod *= xi;
-      a0 -= 1.0 / (j + 1);
+      a0 -= INV[j + 1];
       a1 += 1.0 / xi;
       for (int i = j + 2; i >= 2; --i) c[i] = c[i] * xiold + c[i - 1];
       xiold = xi;
@@ -377,10 +389,10 @@ static void bdf_set_coeffs(nk_bdf *s) {
     for (int j = 2; j < q; ++j) {
       hsum += s->tau[j - 1];
       xi_inv = h / hsum;
-      a0 -= 1.0 / j;
+      a0 -= INV[j];
       for (int i = j; i >= 1; --i) l[i] += l[i - 1] * xi_inv;
     }
-    a0 -= 1.0 / q;
+    a0 -= INV[q];
     xistar_inv = -l[1] - a0;
     hsum += s->tau[q - 1];
     xi_inv = h / hsum;
@@ -393,7 +405,7 @@ static void bdf_set_coeffs(nk_bdf *s) {
   tq[5] = fabs(A2 * xistar_inv / (l[q] * xi_inv));
   if (q > 1) {
     const double C = xistar_inv / l[q];
-    const double A3 = a0 + 1.0 / q;
+    const double A3 = a0 + INV[q];
     const double A4 = a0hat + xi_inv;
     const double Cpinv = (1.0 - A4 + A3) / A3;
     tq[1] = fabs(C * Cpinv);
@@ -402,7 +414,7 @@ static void bdf_set_coeffs(nk_bdf *s) {
   }
   hsum += s->tau[q];
   xi_inv = h / hsum;
-  const double A5 = a0 - 1.0 / (q + 1);
+  const double A5 = a0 - INV[q + 1];
   const double A6 = a0hat - xi_inv;
   const double Cppinv = (1.0 - A6 + A5) / A2;
   tq[3] = fabs(Cppinv / (xi_inv * (q + 2) * A5));
@@ -743,14 +755,21 @@ static void bdf_complete(nk_bdf *s, double tnew, double dsm) {
    * until one fails.  Reducing h when the estimate asks for < 0.85 h (its
    * optional eta_min_fx) trades a few steps for fewer failures and a global
    * error that follows the tolerance more evenly. */
-  const double etaq = 1.0 / (pow(BIAS2 * dsm, 1.0 / L) + ADDON);
+  /* Without an order decision, an estimate inside the keep band gives eta =
+   * 1 whatever its exact value: skip the pow (see nk_bdf_create). */
+  if (s->qwait != 0 && BIAS2 * dsm >= s->keep_lo[L] && BIAS2 * dsm <= s->keep_hi[L]) {
+    s->eta = 1.0;
+    s->hprime = s->h;
+    return;
+  }
+  const double etaq = 1.0 / (pow(BIAS2 * dsm, INV[L]) + ADDON);
   double eta = etaq;
   if (s->qwait == 0) {
     s->qwait = 2;
     double etaqm1 = 0.0, etaqp1 = 0.0;
     if (q > 1) {
       const double ddn = bdf_wrms(n, zn[q], ewt) * s->tq[1];
-      etaqm1 = 1.0 / (pow(BIAS1 * ddn, 1.0 / q) + ADDON);
+      etaqm1 = 1.0 / (pow(BIAS1 * ddn, INV[q]) + ADDON);
     }
     if (q != qmax && s->saved_tq5 != 0.0) {
       const double cquot = (s->tq[5] / s->saved_tq5) * pow(s->h / s->tau[2], L);
@@ -761,7 +780,7 @@ static void bdf_complete(nk_bdf *s, double tnew, double dsm) {
         acc += d * d;
       }
       const double dup = sqrt(acc / n) * s->tq[3];
-      etaqp1 = 1.0 / (pow(BIAS3 * dup, 1.0 / (L + 1)) + ADDON);
+      etaqp1 = 1.0 / (pow(BIAS3 * dup, INV[L + 1]) + ADDON);
     }
     /* Largest step wins; ties go to keeping the order. */
     const double etam = fmax(etaqm1, fmax(etaq, etaqp1));
@@ -943,7 +962,7 @@ static int bdf_conclude(nk_bdf *s, int r, nk_status why, nk_status *out) {
   s->etamax = 1.0;
   const int L = s->q + 1;
   if (s->nef <= MXNEF1) {
-    double eta = 1.0 / (pow(BIAS2 * dsm, 1.0 / L) + ADDON);
+    double eta = 1.0 / (pow(BIAS2 * dsm, INV[L]) + ADDON);
     if (eta < ETAMIN) eta = ETAMIN;
     if (s->nef >= SMALL_NEF && eta > ETAMXF) eta = ETAMXF;
     bdf_rescale(s, eta);

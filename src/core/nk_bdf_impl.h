@@ -78,6 +78,8 @@ struct nk_bdf {
   nk_status fwhy;      /* Newton: what a failure of this iteration reports */
   const double *f;     /* Newton: f at the current iterate */
 
+  double keep_lo[NK_BDF_LMAX + 1], keep_hi[NK_BDF_LMAX + 1]; /* see bdf_complete */
+
   nk_stats st;
 };
 
