@@ -154,6 +154,13 @@ def test_lanes_do_not_apply_to_other_solvers_or_events(hires):
     sparse = nk.Simulator(sim.model, linear_solver="sparse")
     spec = _spec(sparse, np.linspace(0, t_end, 3), "bdf", 1e-6, 1e-10, 0.0, [], [], {})
     assert not lanes_apply(sparse, spec)
+    from neurokin.ensemble import LANES_MAX_SPECIES
+    n = LANES_MAX_SPECIES + 1
+    big = nk.Simulator(nk.Model.from_odes({f"x{i}": f"-k*x{i}" for i in range(n)},
+                                          {f"x{i}": 1.0 for i in range(n)}, {"k": 1.0}),
+                       linear_solver="dense")
+    spec = _spec(big, np.linspace(0, 1, 3), "bdf", 1e-6, 1e-10, 0.0, [], [], {})
+    assert not lanes_apply(big, spec)
 
 
 def test_transmitter_network_nonnegative_members_equal_simulate():

@@ -167,14 +167,14 @@ static int lane_start(nk_ensemble *e, int l, long i) {
   const nk_ensemble_opts *o = e->o;
   const nk_model *m = e->m;
   lane *L = &e->lanes[l];
-  const double *p = e->P + (size_t)i * m->n_p;
+  const double *p = m->n_p > 0 ? e->P + (size_t)i * m->n_p : NULL;
   L->member = i;
   L->k_done = 0;
   L->steps = 0;
   L->done = 0;
   L->waiting = 0;
   L->nfact = -1;
-  nk_status st = nk_model_ctx_init(&L->ctx, m, m->n_p ? p : NULL, L->rhs_work,
+  nk_status st = nk_model_ctx_init(&L->ctx, m, p, L->rhs_work,
                                    L->jac_work, L->jac_vals);
   if (st == NK_SUCCESS) {
     nk_model_ode(&L->ctx, &L->ode);
