@@ -31,7 +31,8 @@ LOG="$BUILD/sanitize.log"
 # (short) fuzz tests.  Under ASan this takes a few minutes on 2 cores.
 FAST_TESTS=(tests/test_api.py tests/test_errors.py tests/test_expr.py
             tests/test_solve_ivp.py tests/test_ratelaws.py tests/test_failures.py
-            tests/test_pickle.py tests/test_stress.py tests/test_fuzz.py)
+            tests/test_pickle.py tests/test_stress.py tests/test_fuzz.py
+            tests/test_ensemble_lanes.py)
 
 GEN=()
 command -v ninja >/dev/null && GEN=(-G Ninja)
