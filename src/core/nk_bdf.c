@@ -676,20 +676,24 @@ static int bdf_newton_failed(nk_bdf *s, nk_status *why) {
 /* ---- step --------------------------------------------------------------- */
 
 /* zn[j] += l[j] * acor (l[0] = 1) and the new error weights, in one pass;
- * q constant after inlining. */
-NK_INLINE void bdf_update_q(nk_bdf *s, int q, const double *l) {
+ * q constant after inlining.  Returns the smallest weight denominator. */
+NK_INLINE double bdf_update_q(nk_bdf *s, int q, const double *l) {
   const int n = s->n;
   double *const *zn = s->zn;
   const double *acor = s->acor, *atol = s->atol;
   const double rtol = s->rtol;
   double *ewt = s->ewt;
+  double dmin = DBL_MAX;
   for (int i = 0; i < n; ++i) {
     const double a = acor[i];
     const double y0 = zn[0][i] + a;
     zn[0][i] = y0;
     for (int j = 1; j <= q; ++j) zn[j][i] += l[j] * a;
-    ewt[i] = 1.0 / (rtol * fabs(y0) + atol[i]);
+    const double d = rtol * fabs(y0) + atol[i];
+    dmin = d < dmin ? d : dmin;
+    ewt[i] = 1.0 / d;
   }
+  return dmin;
 }
 
 /* Accept the step: update the history with the correction (zn[j] +=
@@ -700,9 +704,8 @@ static void bdf_complete(nk_bdf *s, double tnew, double dsm) {
   const int n = s->n, q = s->q, qmax = s->qmax;
   double *const *zn = s->zn;
   const double *acor = s->acor;
-  const double rtol = s->rtol, *atol = s->atol;
   double *ewt = s->ewt;
-  double l[NK_BDF_LMAX];
+  double l[NK_BDF_LMAX]; /* a local copy: cannot alias the history */
   for (int j = 0; j <= q; ++j) l[j] = s->l[j];
 
   s->st.nsteps++;
@@ -713,18 +716,13 @@ static void bdf_complete(nk_bdf *s, double tnew, double dsm) {
   if (q == 1 && s->st.nsteps > 1) s->tau[2] = s->tau[1];
   s->tau[1] = s->h;
 
+  double dmin;
   switch (q) { /* history update unrolled per order */
-  case 1: bdf_update_q(s, 1, l); break;
-  case 2: bdf_update_q(s, 2, l); break;
-  case 3: bdf_update_q(s, 3, l); break;
-  case 4: bdf_update_q(s, 4, l); break;
-  default: bdf_update_q(s, NK_BDF_QMAX, l); break;
-  }
-  /* the smallest weight denominator (exact in any order) */
-  double dmin = DBL_MAX;
-  for (int i = 0; i < n; ++i) {
-    const double d = rtol * fabs(zn[0][i]) + atol[i];
-    dmin = d < dmin ? d : dmin;
+  case 1: dmin = bdf_update_q(s, 1, l); break;
+  case 2: dmin = bdf_update_q(s, 2, l); break;
+  case 3: dmin = bdf_update_q(s, 3, l); break;
+  case 4: dmin = bdf_update_q(s, 4, l); break;
+  default: dmin = bdf_update_q(s, NK_BDF_QMAX, l); break;
   }
   s->ewt_bad = !(dmin > 0.0);
 

@@ -359,7 +359,7 @@ static void serve_solve(nk_ensemble *e) {
 
 /* ---- run ------------------------------------------------------------------ */
 
-static int opts_valid(const nk_ensemble *e, const nk_ensemble_opts *o) {
+static int opts_valid(const nk_ensemble_opts *o) {
   if (!o || !isfinite(o->t0) || !isfinite(o->t_end) || o->t_end == o->t0) return 0;
   if (!o->t_eval || o->n_eval < 1 || !o->atol || o->max_steps <= 0) return 0;
   if (o->monitor && o->monitor_every <= 0) return 0;
@@ -372,7 +372,7 @@ static int opts_valid(const nk_ensemble *e, const nk_ensemble_opts *o) {
 nk_status nk_ensemble_run_bdf(nk_ensemble *e, const nk_ensemble_opts *o,
                               long members, const double *P, const double *Y0,
                               double *y_out, int *status) {
-  if (!e || members < 0 || !opts_valid(e, o)) return NK_ERR_ARGUMENT;
+  if (!e || members < 0 || !opts_valid(o)) return NK_ERR_ARGUMENT;
   if (members == 0) return NK_SUCCESS;
   if (!Y0 || !y_out || !status || (e->m->n_p > 0 && !P)) return NK_ERR_ARGUMENT;
   e->o = o;

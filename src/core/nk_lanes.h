@@ -24,31 +24,30 @@
 typedef double nk_vd __attribute__((vector_size(NK_VW * sizeof(double))));
 typedef long long nk_vm __attribute__((vector_size(NK_VW * sizeof(long long))));
 
-static inline __attribute__((always_inline)) nk_vd nk_vload(const double *p) {
+NK_INLINE nk_vd nk_vload(const double *p) {
   nk_vd v;
   memcpy(&v, p, sizeof v);
   return v;
 }
-static inline __attribute__((always_inline)) void nk_vstore(double *p, nk_vd v) { memcpy(p, &v, sizeof v); }
-static inline __attribute__((always_inline)) nk_vd nk_vsplat(double x) {
+NK_INLINE void nk_vstore(double *p, nk_vd v) { memcpy(p, &v, sizeof v); }
+NK_INLINE nk_vd nk_vsplat(double x) {
   nk_vd v;
   for (int l = 0; l < NK_VW; ++l) v[l] = x;
   return v;
 }
 /* m ? a : b per lane, m a comparison result (all ones or all zeros). */
-static inline __attribute__((always_inline)) nk_vd nk_vselect(nk_vm m, nk_vd a, nk_vd b) {
+NK_INLINE nk_vd nk_vselect(nk_vm m, nk_vd a, nk_vd b) {
   return (nk_vd)(((nk_vm)a & m) | ((nk_vm)b & ~m));
 }
 /* m ? a : +0 per lane. */
-static inline __attribute__((always_inline)) nk_vd nk_vmask(nk_vm m, nk_vd a) {
+NK_INLINE nk_vd nk_vmask(nk_vm m, nk_vd a) {
   return (nk_vd)((nk_vm)a & m);
 }
 /* |a|: the sign bit cleared, exactly fabs. */
-static inline __attribute__((always_inline)) nk_vd nk_vabs(nk_vd a) {
+NK_INLINE nk_vd nk_vabs(nk_vd a) {
   const nk_vm sign = (nk_vm)nk_vsplat(-0.0);
   return (nk_vd)((nk_vm)a & ~sign);
 }
 #endif
-
 
 #endif

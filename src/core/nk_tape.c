@@ -6,6 +6,7 @@
  * outside the caller's work array.
  */
 #include "nk_tape.h"
+#include "nk_powi.h"
 
 #include <math.h>
 #include <string.h>
@@ -86,17 +87,6 @@ void nk_tape_bind(const nk_tape *tape, const double *p, double *work) {
     memcpy(work, tape->consts, (size_t)tape->n_const * sizeof(double));
   if (tape->n_p > 0)
     memcpy(work + tape->n_const, p, (size_t)tape->n_p * sizeof(double));
-}
-
-static double nk_powi(double x, int n) {
-  unsigned int m = n < 0 ? (unsigned int)(-(long)n) : (unsigned int)n;
-  double r = 1.0;
-  while (m) {
-    if (m & 1u) r *= x;
-    x *= x;
-    m >>= 1;
-  }
-  return n < 0 ? 1.0 / r : r;
 }
 
 /* Neumaier's compensated summation (Higham, Accuracy and Stability, 4.3):

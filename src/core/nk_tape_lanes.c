@@ -8,16 +8,13 @@
  */
 #include "nk_tape.h"
 #include "nk_lanes.h"
+#include "nk_powi.h"
 
 #include <math.h>
 #include <string.h>
 
 #define W NK_LANES
 #define LANES for (int l = 0; l < W; ++l)
-
-static int tape_base(const nk_tape *tape) {
-  return tape->n_const + tape->n_p + tape->n_y + 1;
-}
 
 void nk_tape_bind_lane(const nk_tape *tape, const double *p, int lane, double *work) {
   for (int k = 0; k < tape->n_const; ++k)
@@ -26,20 +23,8 @@ void nk_tape_bind_lane(const nk_tape *tape, const double *p, int lane, double *w
   for (int k = 0; k < tape->n_p; ++k) wp[(size_t)k * W] = p[k];
 }
 
-/* Same integer power as nk_tape.c's (binary powering, then 1/r). */
-static double lane_powi(double x, int n) {
-  unsigned int m = n < 0 ? (unsigned int)(-(long)n) : (unsigned int)n;
-  double r = 1.0;
-  while (m) {
-    if (m & 1u) r *= x;
-    x *= x;
-    m >>= 1;
-  }
-  return n < 0 ? 1.0 / r : r;
-}
-
 /* Neumaier's compensated sum of nk_tape.c, for all lanes term by term. */
-static inline __attribute__((always_inline)) void lane_csum(const double *w, const int *terms, int cnt, double *restrict r) {
+NK_INLINE void lane_csum(const double *w, const int *terms, int cnt, double *restrict r) {
 #ifdef NK_HAVE_VECTORS
   for (int h = 0; h < W; h += NK_VW) {
     nk_vd s = nk_vsplat(0.0), err = nk_vsplat(0.0);
@@ -82,7 +67,7 @@ static inline __attribute__((always_inline)) void lane_csum(const double *w, con
 #define BINARY(expr) LANES { const double x = a[l], y = b[l]; r[l] = (expr); } break
 
 NK_MULTIVERSION void nk_tape_eval_lanes(const nk_tape *tape, double *work) {
-  const int base = tape_base(tape);
+  const size_t base = nk_tape_work_size(tape) - (size_t)tape->n_instr;
   const int *pc = tape->code;
   for (int k = 0; k < tape->n_instr; ++k, pc += 4) {
     double *restrict r = work + (size_t)(base + k) * W;
@@ -127,7 +112,7 @@ NK_MULTIVERSION void nk_tape_eval_lanes(const nk_tape *tape, double *work) {
       case NK_OP_SELECT: LANES r[l] = a[l] != 0.0 ? b[l] : c[l]; break;
       case NK_OP_ATAN2: BINARY(atan2(x, y));
       case NK_OP_SQUARE: UNARY(x * x);
-      case NK_OP_POWI: BINARY(lane_powi(x, (int)y));
+      case NK_OP_POWI: BINARY(nk_powi(x, (int)y));
       case NK_OP_SIGN: UNARY(x > 0.0 ? 1.0 : (x < 0.0 ? -1.0 : x));
       case NK_OP_COPY: UNARY(x);
       case NK_OP_XOR: BINARY(((x != 0.0) != (y != 0.0)) ? 1.0 : 0.0);
