@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "nk_bdf_impl.h"
+#include "nk_powi.h"
 #include "nk_target.h"
 
 /* ---- constants (CVODE defaults) ---------------------------------------- */
@@ -59,6 +60,20 @@ enum { FIRST_CALL, PREV_CONV_FAIL, PREV_ERR_FAIL };
 enum { NO_FAILURES, FAIL_BAD_J, FAIL_OTHER };
 
 /* ---- small vector helpers ----------------------------------------------- */
+
+/* x^(1/L), L = 1..7: the step-size ratio (1 / err)^(1/(q+1)) and its
+ * neighbours.  sqrt and cbrt (correctly or nearly correctly rounded, and
+ * several times cheaper than pow) where L factors into 2s and 3s. */
+static double bdf_root(double x, int L) {
+  switch (L) {
+  case 1: return x;
+  case 2: return sqrt(x);
+  case 3: return cbrt(x);
+  case 4: return sqrt(sqrt(x));
+  case 6: return sqrt(cbrt(x));
+  default: return pow(x, INV[L]);
+  }
+}
 
 static double bdf_wrms(int n, const double *v, const double *w) {
   double s = 0.0;
@@ -238,6 +253,7 @@ nk_status nk_bdf_init(nk_bdf *s, const nk_ode *ode, nk_linsol *ls, double t0,
   s->st.order = 1;
   s->started = 0;
   s->fixed = 0;
+  s->coef_q = 0;
   s->pc = 0;
   s->initialised = 1;
   return NK_SUCCESS;
@@ -263,6 +279,7 @@ nk_status nk_bdf_fix_step(nk_bdf *s, int q, double h, const double *derivs) {
   s->etamax = 1.0;
   s->started = 1;
   s->fixed = 1;
+  s->coef_q = 0;
   return NK_SUCCESS;
 }
 
@@ -380,25 +397,56 @@ static void bdf_adjust_order(nk_bdf *s, int dq) {
 static void bdf_set_coeffs(nk_bdf *s) {
   const int q = s->q;
   const double h = s->h;
-  double *l = s->l, *tq = s->tq;
+  /* l and tq are a function of (q, h, tau[1..q]) alone; once the step size
+   * has been kept q + 1 steps they repeat, so the last ones are reused
+   * when that input is unchanged (bit for bit: the same operations). */
+  if (s->coef_q == q && s->coef_fixed == s->fixed && s->coef_h == h &&
+      memcmp(s->coef_tau + 1, s->tau + 1, (size_t)q * sizeof(double)) == 0)
+    return;
+  s->coef_q = q;
+  s->coef_fixed = s->fixed;
+  s->coef_h = h;
+  memcpy(s->coef_tau + 1, s->tau + 1, (size_t)q * sizeof(double));
+  double *tq = s->tq;
   double a0 = -1.0, a0hat = -1.0, xi_inv = 1.0, xistar_inv = 1.0;
   double hsum = h;
-  l[0] = l[1] = 1.0;
-  for (int i = 2; i <= q; ++i) l[i] = 0.0;
+  /* l(x) = prod (1 + x / xi_j), its coefficients l1..l5 kept in registers
+   * (l0 = 1): each factor updates every coefficient from the top down; a
+   * coefficient above the current degree gets 0 * xi_inv = +0 added, so
+   * the unconditional update equals the degree-limited one bit for bit. */
+#if NK_BDF_QMAX != 5
+#error "bdf_set_coeffs keeps l1..l5: one register per order up to NK_BDF_QMAX"
+#endif
+  double l1 = 1.0, l2 = 0.0, l3 = 0.0, l4 = 0.0, l5 = 0.0;
   if (q > 1) {
     for (int j = 2; j < q; ++j) {
       hsum += s->tau[j - 1];
       xi_inv = h / hsum;
       a0 -= INV[j];
-      for (int i = j; i >= 1; --i) l[i] += l[i - 1] * xi_inv;
+      l5 += l4 * xi_inv;
+      l4 += l3 * xi_inv;
+      l3 += l2 * xi_inv;
+      l2 += l1 * xi_inv;
+      l1 += xi_inv;
     }
     a0 -= INV[q];
-    xistar_inv = -l[1] - a0;
+    xistar_inv = -l1 - a0;
     hsum += s->tau[q - 1];
     xi_inv = h / hsum;
-    a0hat = -l[1] - xi_inv;
-    for (int i = q; i >= 1; --i) l[i] += l[i - 1] * xistar_inv;
+    a0hat = -l1 - xi_inv;
+    l5 += l4 * xistar_inv;
+    l4 += l3 * xistar_inv;
+    l3 += l2 * xistar_inv;
+    l2 += l1 * xistar_inv;
+    l1 += xistar_inv;
   }
+  double *l = s->l;
+  l[0] = 1.0;
+  l[1] = l1;
+  l[2] = l2;
+  l[3] = l3;
+  l[4] = l4;
+  l[5] = l5;
   const double A1 = 1.0 - a0hat + a0;
   const double A2 = 1.0 + q * A1;
   tq[2] = fabs(A1 / (a0 * A2));
@@ -760,17 +808,17 @@ static void bdf_complete(nk_bdf *s, double tnew, double dsm) {
     s->hprime = s->h;
     return;
   }
-  const double etaq = 1.0 / (pow(BIAS2 * dsm, INV[L]) + ADDON);
+  const double etaq = 1.0 / (bdf_root(BIAS2 * dsm, L) + ADDON);
   double eta = etaq;
   if (s->qwait == 0) {
     s->qwait = 2;
     double etaqm1 = 0.0, etaqp1 = 0.0;
     if (q > 1) {
       const double ddn = bdf_wrms(n, zn[q], ewt) * s->tq[1];
-      etaqm1 = 1.0 / (pow(BIAS1 * ddn, INV[q]) + ADDON);
+      etaqm1 = 1.0 / (bdf_root(BIAS1 * ddn, q) + ADDON);
     }
     if (q != qmax && s->saved_tq5 != 0.0) {
-      const double cquot = (s->tq[5] / s->saved_tq5) * pow(s->h / s->tau[2], L);
+      const double cquot = (s->tq[5] / s->saved_tq5) * nk_powi(s->h / s->tau[2], L);
       const double *sav = zn[qmax];
       double acc = 0.0;
       for (int i = 0; i < n; ++i) {
@@ -778,7 +826,7 @@ static void bdf_complete(nk_bdf *s, double tnew, double dsm) {
         acc += d * d;
       }
       const double dup = sqrt(acc / n) * s->tq[3];
-      etaqp1 = 1.0 / (pow(BIAS3 * dup, INV[L + 1]) + ADDON);
+      etaqp1 = 1.0 / (bdf_root(BIAS3 * dup, L + 1) + ADDON);
     }
     /* Largest step wins; ties go to keeping the order. */
     const double etam = fmax(etaqm1, fmax(etaq, etaqp1));
@@ -960,7 +1008,7 @@ static int bdf_conclude(nk_bdf *s, int r, nk_status why, nk_status *out) {
   s->etamax = 1.0;
   const int L = s->q + 1;
   if (s->nef <= MXNEF1) {
-    double eta = 1.0 / (pow(BIAS2 * dsm, INV[L]) + ADDON);
+    double eta = 1.0 / (bdf_root(BIAS2 * dsm, L) + ADDON);
     if (eta < ETAMIN) eta = ETAMIN;
     if (s->nef >= SMALL_NEF && eta > ETAMXF) eta = ETAMXF;
     bdf_rescale(s, eta);

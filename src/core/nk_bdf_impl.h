@@ -57,6 +57,10 @@ struct nk_bdf {
   double tau[NK_BDF_LMAX + 1]; /* previous step sizes, tau[1] most recent */
   double l[NK_BDF_LMAX];       /* corrector polynomial coefficients */
   double tq[6];                /* error test constants tq[1..5] */
+  /* Input of the last bdf_set_coeffs (q, h, tau[1..q], fixed): the same
+   * input gives the same l and tq, so they are reused (coef_q 0 = none). */
+  int coef_q, coef_fixed;
+  double coef_h, coef_tau[NK_BDF_LMAX + 1];
   double rl1, gamma, gammap, gamrat;
   double crate;     /* Newton convergence rate estimate */
   double acnrm;     /* WRMS norm of the correction */
