@@ -160,7 +160,7 @@ def test_bad_options_and_times(rob):
         rob.ensemble({"k1": [0.04]}, [1.0], backend="mpi")
     with pytest.raises(nk.OptionError):
         rob.ensemble({"k1": [0.04]}, [1.0], max_stepz=10)
-    with pytest.raises(nk.InvalidValueError):
+    with pytest.raises(nk.InvalidValueError, match=r"increasing.*t_eval\[1\] = 0.5 after 1"):
         rob.ensemble({"k1": [0.04]}, [1.0, 0.5])                  # decreasing
     with pytest.raises(nk.InvalidValueError):
         rob.ensemble({"k1": [0.04]}, [1.0], workers=0)
@@ -176,6 +176,8 @@ def test_failing_member_is_reported_and_does_not_spoil_the_others():
     ens = sim.ensemble({"k": k}, t_eval, workers=2, rtol=1e-8, atol=1e-10, max_steps=20000)
     assert list(ens.success) == [True, True, False, True]
     assert ens.status[2] < 0 and nk.Status(int(ens.status[2])) != nk.Status.SUCCESS
+    (who, name, message), = ens.failures()
+    assert who == 2 and name == nk.Status(int(ens.status[2])).name and message
     x = ens["x"][2]
     ok = np.isfinite(x)
     assert ok[0] and ok[1] and not ok[-1]
@@ -273,6 +275,8 @@ def test_stream_to_zarr_and_resume_after_interruption(rob, rob_params, tmp_path)
     part = open_ensemble(path)
     assert not part.info["complete"] and part.info["chunks_done"] == 3
     assert np.all(part.status[15:] == NOT_RUN) and np.all(np.isnan(part.y[15:]))
+    assert [f[0] for f in part.failures()] == list(range(15, 37))
+    assert {f[1] for f in part.failures()} == {"NOT_RUN"}
 
     seen = []
     ens = rob.ensemble(rob_params, T_EVAL, workers=2, chunk_size=5, out=path,
@@ -281,7 +285,7 @@ def test_stream_to_zarr_and_resume_after_interruption(rob, rob_params, tmp_path)
     assert ens.info["chunks_skipped"] == 3 and ens.info["chunks_computed"] == 5
     assert seen[:2] == [15, 20] and seen[-1] == 37  # resumed: starts at 15
     assert np.array_equal(np.asarray(ens.y), ref.y)
-    assert np.array_equal(ens.status, ref.status)
+    assert np.array_equal(ens.status, ref.status) and ens.failures() == []
 
     again = rob.ensemble(rob_params, T_EVAL, chunk_size=5, out=path, **OPTS)
     assert again.info["chunks_computed"] == 0

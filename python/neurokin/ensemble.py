@@ -4,6 +4,7 @@
                        workers=4, progress=True)
     ens.y            # (members, times, species)
     ens.status       # (members,) neurokin.Status codes, 0 = success
+    ens.failures()   # [(member, status name, message)] of the members that failed
 
 How it runs
 -----------
@@ -25,8 +26,9 @@ Failures
 --------
 A member whose integration fails (step size underflow, Newton divergence,
 non-finite values, too much work) keeps the rows it computed; its rows after
-the failure are NaN and ``status[i]`` holds the ``neurokin.Status`` code.  The
-other members are not affected.
+the failure are NaN and ``status[i]`` holds the ``neurokin.Status`` code
+(``failures()`` lists them with the reason).  The other members are not
+affected.
 
 Streaming
 ---------
@@ -52,10 +54,11 @@ from pathlib import Path
 import numpy as np
 
 from . import _validate as V
-from ._core import ERR_ARGUMENT, METHODS, ModelRunner
+from ._core import ERR_ARGUMENT, METHODS, ModelRunner, status_message
 from .errors import (InvalidValueError, NeurokinError, OptionError, ShapeError,
                      UnknownNameError)
 from .progress import progress_bar
+from .result import Status
 
 __all__ = ["EnsembleResult", "SteadyStateEnsemble", "run_ensemble",
            "run_steady_state_ensemble", "open_ensemble"]
@@ -120,6 +123,19 @@ class EnsembleResult:
     def final(self) -> np.ndarray:
         """(members, species): the state at the last output time (NaN for failures)."""
         return np.asarray(self.y[:, -1, :])
+
+    def failures(self) -> list:
+        """The members that did not succeed, as (member index, status name,
+        message) tuples in member order; empty when all succeeded."""
+        out = []
+        for i in np.flatnonzero(self.status != 0):
+            code = int(self.status[i])
+            if code == NOT_RUN:
+                out.append((int(i), "NOT_RUN", "not computed yet (its chunk of the store "
+                            "was not run; resume the ensemble)"))
+            else:
+                out.append((int(i), Status(code).name, status_message(code)))
+        return out
 
     def to_pandas(self):
         """Long table: one row per (member, time) with columns member, t, the
@@ -408,6 +424,10 @@ def _spec(sim, t_eval, method, rtol, atol, t_start, pnames, snames, options) -> 
     te = np.ascontiguousarray(t_eval, dtype=float)
     if te.ndim != 1 or te.size < 1:
         raise ShapeError("t_eval must be a non-empty 1-D array")
+    if te.size > 1 and not np.all(te[1:] >= te[:-1]):
+        k = int(np.flatnonzero(te[1:] < te[:-1])[0]) + 1
+        raise InvalidValueError(f"t_eval must be increasing (an ensemble ends at t_eval[-1]); "
+                                f"t_eval[{k}] = {te[k]:g} after {te[k - 1]:g}")
     m = V.method_name(method)
     if m == "radau5" and sim.linear_solver == "gmres":
         raise OptionError("radau5 needs a direct linear solver (its complex systems); "
