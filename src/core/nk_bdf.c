@@ -808,14 +808,16 @@ static void bdf_complete(nk_bdf *s, double tnew, double dsm) {
     s->hprime = s->h;
     return;
   }
-  const double etaq = 1.0 / (bdf_root(BIAS2 * dsm, L) + ADDON);
-  double eta = etaq;
-  if (s->qwait == 0) {
+  /* The order decision's candidates x^(1/Lx): q (always), q-1 and q+1
+   * (where available; absent ones have eta 0 and never win). */
+  const int decide = s->qwait == 0;
+  int has_m1 = 0, has_p1 = 0;
+  double xm1 = 0.0, xp1 = 0.0;
+  if (decide) {
     s->qwait = 2;
-    double etaqm1 = 0.0, etaqp1 = 0.0;
     if (q > 1) {
-      const double ddn = bdf_wrms(n, zn[q], ewt) * s->tq[1];
-      etaqm1 = 1.0 / (bdf_root(BIAS1 * ddn, q) + ADDON);
+      has_m1 = 1;
+      xm1 = BIAS1 * (bdf_wrms(n, zn[q], ewt) * s->tq[1]);
     }
     if (q != qmax && s->saved_tq5 != 0.0) {
       const double cquot = (s->tq[5] / s->saved_tq5) * nk_powi(s->h / s->tau[2], L);
@@ -825,9 +827,29 @@ static void bdf_complete(nk_bdf *s, double tnew, double dsm) {
         const double d = (acor[i] - cquot * sav[i]) * ewt[i];
         acc += d * d;
       }
-      const double dup = sqrt(acc / n) * s->tq[3];
-      etaqp1 = 1.0 / (bdf_root(BIAS3 * dup, L + 1) + ADDON);
+      has_p1 = 1;
+      xp1 = BIAS3 * (sqrt(acc / n) * s->tq[3]);
     }
+    /* The winner (smallest root) lies in the keep band when no candidate
+     * lies below the band and one lies inside it (the x-space bounds of
+     * nk_bdf_create): then eta = 1 and the order stays, whatever the exact
+     * roots, so none is taken.  Else the decision below, with all roots. */
+    const double xq = BIAS2 * dsm;
+    const int below = xq < s->keep_lo[L] || (has_m1 && xm1 < s->keep_lo[q]) ||
+                      (has_p1 && xp1 < s->keep_lo[L + 1]);
+    const int inside = xq <= s->keep_hi[L] || (has_m1 && xm1 <= s->keep_hi[q]) ||
+                       (has_p1 && xp1 <= s->keep_hi[L + 1]);
+    if (!below && inside) {
+      s->eta = 1.0;
+      s->hprime = s->h;
+      return;
+    }
+  }
+  const double etaq = 1.0 / (bdf_root(BIAS2 * dsm, L) + ADDON);
+  double eta = etaq;
+  if (decide) {
+    const double etaqm1 = has_m1 ? 1.0 / (bdf_root(xm1, q) + ADDON) : 0.0;
+    const double etaqp1 = has_p1 ? 1.0 / (bdf_root(xp1, L + 1) + ADDON) : 0.0;
     /* Largest step wins; ties go to keeping the order. */
     const double etam = fmax(etaqm1, fmax(etaq, etaqp1));
     if (etam < THRESH && etam > ETAMIN_FX) {
