@@ -232,6 +232,30 @@ static void lane_run(nk_ensemble *e, int l) {
 
 /* ---- batched kernels ------------------------------------------------------ */
 
+/* Which lanes' outputs are all finite (as nk_model_rhs checks): x - x is
+ * +0 for finite x and NaN otherwise, so the lane's sum of them is 0
+ * exactly when every output is finite. */
+static void rhs_finite(const nk_tape *tp, int n, const double *w, int *finite) {
+  double sum[W];
+#ifdef NK_HAVE_VECTORS
+  for (int h = 0; h < W; h += NK_VW) {
+    nk_vd acc = nk_vsplat(0.0);
+    for (int i = 0; i < n; ++i) {
+      const nk_vd v = nk_vload(w + (size_t)tp->out[i] * W + h);
+      acc += v - v;
+    }
+    nk_vstore(sum + h, acc);
+  }
+#else
+  for (int l = 0; l < W; ++l) sum[l] = 0.0;
+  for (int i = 0; i < n; ++i) {
+    const double *v = w + (size_t)tp->out[i] * W;
+    for (int l = 0; l < W; ++l) sum[l] += v[l] - v[l];
+  }
+#endif
+  for (int l = 0; l < W; ++l) finite[l] = sum[l] == 0.0;
+}
+
 /* f(t, y) for every lane waiting for it: one lane-interleaved tape pass.
  * Lanes not asking keep their old inputs (their outputs are ignored). */
 static void serve_rhs(nk_ensemble *e) {
@@ -246,13 +270,8 @@ static void serve_rhs(nk_ensemble *e) {
     w[(off_y + n) * W + l] = L->rq.t;
   }
   nk_tape_eval_lanes(tp, w);
-  /* finite outputs (as nk_model_rhs checks): x - x is 0 exactly for finite x */
   int finite[W];
-  for (int l = 0; l < W; ++l) finite[l] = 1;
-  for (int i = 0; i < n; ++i) {
-    const double *v = w + (size_t)tp->out[i] * W;
-    for (int l = 0; l < W; ++l) finite[l] &= (v[l] - v[l]) == 0.0;
-  }
+  rhs_finite(tp, n, w, finite);
   for (int l = 0; l < W; ++l) {
     lane *L = &e->lanes[l];
     if (L->waiting != NK_BDF_NEED_RHS) continue;
