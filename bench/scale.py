@@ -2,10 +2,12 @@
 
     PYTHONPATH=python python bench/scale.py                     # BioNetGen networks + synthetic
     PYTHONPATH=python python bench/scale.py --networks BCR --t-end 10 100 --profile
+    PYTHONPATH=python python bench/scale.py --networks path/to/other.net --no-synthetic
     PYTHONPATH=python python bench/scale.py --no-networks --sizes 10 100 1000 10000
 
 Part 1, ../shared/data/networks (BioNetGen mass-action networks; README there):
-each ``*_no_obs.net`` is read with bench/_bngl.py into a neurokin Model (the
+each ``*_no_obs.net`` found there (smallest first), or each ``.net`` file given
+to --networks (its SBML looked for beside it), is read with bench/_bngl.py into a neurokin Model (the
 same conventions as BioNetGen's SBML export; ``--loader sbml`` imports the SBML
 file with neurokin.sbml.load_sbml instead), compiled (timed), and integrated
 from 0 to t_end (default 10, as the Catalyst 2023 benchmark's first point) at
@@ -52,7 +54,16 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 NETS = HERE.parent / ".." / "shared" / "data" / "networks"
-NETWORKS = ["multistate", "multisite2", "egfr_net", "BCR", "fceri_gamma2"]
+
+
+def discover_networks():
+    """Names of the BioNetGen networks in NETS (each a ``NAME_no_obs.net``),
+    smallest file first, so that the slow ones come last."""
+    found = sorted(NETS.glob("*_no_obs.net"), key=lambda p: p.stat().st_size)
+    return [p.name[:-len("_no_obs.net")] for p in found]
+
+
+NETWORKS = discover_networks()
 RTOL, ATOL = 1e-6, 1e-9
 
 
@@ -97,9 +108,21 @@ def recorded_rr(model, t_end):
     return None
 
 
-def sbml_text(name):
-    for fn in (f"{name}_no_obs.xml", f"{name}_no_obs.converted.xml.gz"):
-        p = NETS / fn
+def network_files(entry):
+    """(name, .net path, directory) of a --networks entry: a name in NETS, or
+    the path of any BioNetGen ``.net`` file (its SBML, for libRoadRunner and
+    --loader sbml, is looked for beside it)."""
+    p = Path(entry)
+    if p.suffix == ".net":
+        stem = p.name[:-len("_no_obs.net")] if p.name.endswith("_no_obs.net") else p.stem
+        return stem, p, p.parent
+    return entry, NETS / f"{entry}_no_obs.net", NETS
+
+
+def sbml_text(name, folder=NETS):
+    for fn in (f"{name}_no_obs.xml", f"{name}_no_obs.converted.xml.gz", f"{name}.xml",
+               f"{name}.xml.gz"):
+        p = folder / fn
         if p.exists():
             return gzip.decompress(p.read_bytes()).decode() if fn.endswith(".gz") \
                 else p.read_text()
@@ -146,8 +169,8 @@ def bench_networks(args, rr_ok):
     import neurokin as nk
     from _bngl import Network
     rows = []
-    for name in args.networks:
-        path = NETS / f"{name}_no_obs.net"
+    for entry in args.networks:
+        name, path, folder = network_files(entry)
         if not path.exists():
             print(f"{name}: {path} not found, skipped")
             continue
@@ -156,7 +179,11 @@ def bench_networks(args, rr_ok):
         t1 = time.perf_counter()
         if args.loader == "sbml":
             import neurokin.sbml
-            model = neurokin.sbml.load_sbml(sbml_text(name))
+            text = sbml_text(name, folder)
+            if text is None:
+                print(f"{name}: no SBML file beside {path} for --loader sbml, skipped")
+                continue
+            model = neurokin.sbml.load_sbml(text)
         else:
             model = net.model()
         t2 = time.perf_counter()
@@ -182,7 +209,7 @@ def bench_networks(args, rr_ok):
         rr = None
         rr_note = ""
         if rr_ok and len(net.species) <= args.rr_max_species:
-            sb = sbml_text(name)
+            sb = sbml_text(name, folder)
             if sb is None:
                 rr_note = "no SBML file"
             else:
@@ -192,6 +219,7 @@ def bench_networks(args, rr_ok):
             rr_note = "libRoadRunner not run (--no-roadrunner, or not installed)"
         else:
             rr_note = f"RR not run (> {args.rr_max_species} species; --rr-max-species)"
+        first = len(rows)
         for t_end in args.t_end:
             res = {}
             for ls in solvers:
@@ -226,7 +254,7 @@ def bench_networks(args, rr_ok):
                     rr_ms=None if rr_t is None else rr_t * 1e3,
                     rr_load_s=rr_load, rr_src=src or rr_note, agree=agree,
                     published=pub))
-        print_network_rows([r for r in rows if r["model"] == name])
+        print_network_rows(rows[first:])
         if args.profile and name == "BCR":
             profile_bcr(model, sims, args.t_end[0])
     return rows
@@ -403,7 +431,9 @@ def bench_family(args, family):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--networks", nargs="+", default=NETWORKS, choices=NETWORKS)
+    ap.add_argument("--networks", nargs="+", default=NETWORKS, metavar="NAME_OR_NET_FILE",
+                    help=f"networks of {NETS} ({', '.join(NETWORKS) or 'none found'}; "
+                         "default all, smallest first) or paths of BioNetGen .net files")
     ap.add_argument("--no-networks", action="store_true")
     ap.add_argument("--loader", choices=["net", "sbml"], default="net",
                     help="build the Model from the .net file (bench/_bngl.py, default) or "
@@ -438,8 +468,8 @@ def main(argv=None):
     print(f"neurokin scale benchmark; rtol {RTOL:g}, atol {ATOL:g}; cores "
           f"{len(os.sched_getaffinity(0))}, load average {os.getloadavg()[0]:.2f}")
     if not args.no_networks:
-        if not NETS.exists():
-            print(f"{NETS} not found: network part skipped")
+        if not args.networks:
+            print(f"no networks in {NETS} and none given: network part skipped")
         else:
             bench_networks(args, rr_ok)
     if not args.no_synthetic:
