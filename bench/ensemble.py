@@ -2,12 +2,15 @@
 
     PYTHONPATH=python python bench/ensemble.py                 # 10,000 members, ~1 min
     PYTHONPATH=python python bench/ensemble.py --members 2000 --workers 1 2 4 --repeats 3
+    PYTHONPATH=python python bench/ensemble.py --problem pollu --atol 1e-10   # another IVP
 
 Problem: ../shared/data/ivp/hires.json (8 species).  Every parameter (the nine
 rate constants k1..k9 and the source rate Oks) is multiplied by an independent
 lognormal factor exp(N(0, sigma^2)), sigma 0.2, seed 2023; output at 50
 evenly spaced times from 0 to t_end = 321.8122; rtol 1e-6, atol 1e-10 (the
-bench/ivp.py HIRES scale: atol = rtol x 1e-4) for both tools.
+bench/ivp.py HIRES scale: atol = rtol x 1e-4) for both tools.  ``--problem``
+runs another problem of ../shared/data/ivp (same file format) with the same
+protocol: all its parameters perturbed, 50 outputs to its t_end.
 
 What is timed
 -------------
@@ -48,16 +51,17 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-HIRES = HERE.parent / ".." / "shared" / "data" / "ivp" / "hires.json"
+IVP = HERE.parent / ".." / "shared" / "data" / "ivp"
+HIRES = IVP / "hires.json"
 
 
-def load_problem():
-    d = json.loads(HIRES.read_text())
+def load_problem(name="hires"):
+    d = json.loads((IVP / f"{name}.json").read_text())
     species = list(d["species"])
     return {"species": species, "rhs": {s: d["rhs"][s] for s in species},
             "initial": {s: float(d["initial_values"][s]) for s in species},
             "parameters": {k: float(v) for k, v in d["parameters"].items()},
-            "t_end": float(d["t_end"])}
+            "t_end": float(d["t_end"]), "name": name}
 
 
 def perturbed(prob, members, sigma=0.2, seed=2023):
@@ -68,7 +72,8 @@ def perturbed(prob, members, sigma=0.2, seed=2023):
 
 def neurokin_setup(prob):
     import neurokin as nk
-    m = nk.Model.from_odes(prob["rhs"], prob["initial"], prob["parameters"], name="hires")
+    m = nk.Model.from_odes(prob["rhs"], prob["initial"], prob["parameters"],
+                           name=prob.get("name", "hires"))
     return nk.Simulator(m, linear_solver="dense")
 
 
@@ -80,7 +85,7 @@ def roadrunner_setup(prob, rtol, atol):
         return None, f"not installed ({e.name})"
     roadrunner.Logger.setLevel(roadrunner.Logger.LOG_ERROR)
     rr = roadrunner.RoadRunner(odes_to_sbml(prob["rhs"], prob["initial"], prob["parameters"],
-                                            "hires"))
+                                            prob.get("name", "hires")))
     rr.timeCourseSelections = ["time"] + prob["species"]
     rr.setIntegrator("cvode")
     it = rr.getIntegrator()
@@ -99,6 +104,9 @@ def timed(fn):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    problems = sorted(p.stem for p in IVP.glob("*.json"))
+    ap.add_argument("--problem", default="hires", choices=problems or ["hires"],
+                    help="problem of ../shared/data/ivp (default hires)")
     ap.add_argument("--members", type=int, default=10000)
     ap.add_argument("--rr-members", type=int, default=None,
                     help="members for the libRoadRunner loop (default: all)")
@@ -111,7 +119,7 @@ def main(argv=None):
     ap.add_argument("--json", help="write the measurements here")
     args = ap.parse_args(argv)
 
-    prob = load_problem()
+    prob = load_problem(args.problem)
     N = args.members
     P = perturbed(prob, N)
     t_eval = np.linspace(0.0, prob["t_end"], args.points)
@@ -171,7 +179,7 @@ def main(argv=None):
             cpu[name].append(c_s)
     load_after = os.getloadavg()
 
-    print(f"HIRES ensemble: {N} members (every parameter x lognormal(0, 0.2)), "
+    print(f"{prob['name'].upper()} ensemble: {N} members (every parameter x lognormal(0, 0.2)), "
           f"{args.points} output times to t={prob['t_end']}, rtol {args.rtol:g}, "
           f"atol {args.atol:g}; {args.repeats} interleaved repeats")
     print(f"cores usable: {len(os.sched_getaffinity(0))}; load average before "
