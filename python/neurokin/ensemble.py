@@ -16,7 +16,7 @@ compiled model; the C integration releases the GIL, so threads run in
 parallel.  With BDF, the dense linear solver, no events and at most 64
 species a chunk runs in the C lane engine (``nk_ensemble``): eight members
 in flight per worker, their right-hand sides and Newton solves evaluated
-together, lane-interleaved and vectorised -- about 1.6x the throughput of the
+together, lane-interleaved and vectorised -- about 1.7x the throughput of the
 member-by-member loop on HIRES, each member bit-identical to
 ``sim.simulate`` of the same inputs.  Every member starts from a freshly
 initialised integrator, so its result depends only on its own inputs:
