@@ -394,3 +394,19 @@ def test_misaligned_arrays_are_copied_before_c_reads_them(method):
                      jac=lambda t, y: misaligned(-np.eye(2).ravel(order="F")).reshape(
                          2, 2, order="F"))
     assert np.allclose(a.y, b.y, rtol=1e-3)
+
+
+# -- a rate expression leaving its domain ----------------------------------------
+@pytest.mark.parametrize("method", METHODS)
+def test_domain_error_in_a_rate_is_named_in_the_message(method):
+    # sqrt(x - c) turns NaN when x = exp(-t) drops below c = 0.3 (t = 1.204)
+    m = nk.Model.from_odes({"x": "-x", "y": "sqrt(x - c)"}, {"x": 1.0, "y": 0.0}, {"c": 0.3})
+    r = nk.Simulator(m).simulate(3.0, method=method)
+    assert r.status in FAILED
+    check_partial(r)
+    assert 1.1 < r.t[-1] < 1.21
+    assert r.stats["n_rhs_fail"] > 0
+    assert "non-finite values" in r.message and "domain" in r.message
+    # a run without such values says nothing of them
+    ok = nk.Simulator(m.with_parameters({"c": 0.0})).simulate(3.0, method=method)
+    assert ok.success and ok.stats["n_rhs_fail"] == 0 and "non-finite" not in ok.message

@@ -33,6 +33,7 @@ cdef extern from "nk_ode.h":
         long nnewton
         long nconvfail
         long nerrfail
+        long nrhsfail
         int order
         double hlast
 

@@ -80,7 +80,8 @@ cdef dict _stats_dict(nk_stats *s):
         "n_steps": s.nsteps, "n_rhs": s.nfev, "n_jac": s.njev, "n_lu": s.ndecomp,
         "nfev": s.nfev, "njev": s.njev, "ndecomp": s.ndecomp, "nsolve": s.nsolve,
         "naccept": s.nsteps, "nreject": s.nreject, "nnewton": s.nnewton,
-        "nconvfail": s.nconvfail, "nerrfail": s.nerrfail, "order": s.order,
+        "nconvfail": s.nconvfail, "nerrfail": s.nerrfail, "n_rhs_fail": s.nrhsfail,
+        "order": s.order,
         "hlast": s.hlast,
     }
 

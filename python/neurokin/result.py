@@ -49,7 +49,8 @@ class Result:
     stats : dict
         Solver counters: n_steps, n_rhs, n_jac, n_lu and the SciPy/SUNDIALS
         names nfev, njev, ndecomp, nsolve, naccept, nreject, nnewton,
-        nconvfail.
+        nconvfail; n_rhs_fail counts right-hand side evaluations that gave
+        non-finite values (the step was then retried smaller).
     status : Status
         ``Status.SUCCESS`` or the failure; ``success`` is ``status == SUCCESS``.
     message : str

@@ -539,6 +539,7 @@ static nk_status bdf_hin(nk_bdf *s, const double *f0, double dir, double *hout) 
         ok = 1;
         break;
       }
+      s->st.nrhsfail++;
       hg *= 0.2; /* recoverable failure: try closer to t0 */
     }
     if (!ok) {
@@ -1091,6 +1092,7 @@ nk_bdf_need nk_bdf_advance(nk_bdf *s, nk_bdf_request *rq) {
     case PC_RHS_PRED:
       s->st.nfev++;
       if (rq->rc != 0) {
+        if (rq->rc > 0) s->st.nrhsfail++;
         r = rq->rc < 0 ? -1 : 1;
         why = NK_RHS_FAIL;
         break;
@@ -1126,6 +1128,7 @@ nk_bdf_need nk_bdf_advance(nk_bdf *s, nk_bdf_request *rq) {
         break;
       }
       if (rq->rc > 0) {
+        s->st.nrhsfail++;
         s->fwhy = NK_RHS_FAIL;
         r = bdf_newton_failed(s, &why);
         if (r != 0) break;

@@ -49,6 +49,8 @@ typedef struct nk_stats {
   long nnewton;   /* Newton iterations */
   long nconvfail; /* Newton convergence failures */
   long nerrfail;  /* error-test failures (same as nreject) */
+  long nrhsfail;  /* rhs evaluations that failed recoverably (rc > 0: for a
+                     compiled model, non-finite values) or gave NaN/Inf */
   int order;      /* order of the last step (BDF; 5 for Radau IIA) */
   double hlast;   /* last step size taken */
 } nk_stats;

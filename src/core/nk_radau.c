@@ -298,7 +298,10 @@ static double nk_radau_initial_step(nk_radau *s) {
   rc = ode->rhs(s->t + s->dir * h0, s->ytmp, s->d1, ode->user);
   s->stats.nfev++;
   if (rc < 0) return -1.0; /* abort: the caller stops with NK_RHS_FAIL */
-  if (rc != 0) return 0.1 * h0;
+  if (rc != 0) {
+    s->stats.nrhsfail++;
+    return 0.1 * h0;
+  }
   for (i = 0; i < n; i++) {
     double x = (s->d1[i] - s->f0[i]) * s->wt[i];
     d2 += x * x;
@@ -461,6 +464,7 @@ nk_status nk_radau_step(nk_radau *s, double *t_new) {
       }
       if (rc < 0) return NK_RHS_FAIL;
       if (rc > 0) {
+        s->stats.nrhsfail++;
         why = NK_R5_RHS;
         hfac = 0.5;
         break;
@@ -563,6 +567,7 @@ nk_status nk_radau_step(nk_radau *s, double *t_new) {
         s->stats.nfev++;
         if (rc < 0) return NK_RHS_FAIL;
         if (rc > 0) {
+          s->stats.nrhsfail++;
           why = NK_R5_RHS;
           nfail++;
           s->stats.nconvfail++;
@@ -624,6 +629,7 @@ nk_status nk_radau_step(nk_radau *s, double *t_new) {
           if (rc < 0) return NK_RHS_FAIL;
           for (i = 0; i < n; i++) chk += 0.0 * fnew[i];
           if (rc > 0 || chk != 0.0 || !nk_isfinite(chk)) {
+            s->stats.nrhsfail++;
             why = rc > 0 ? NK_R5_RHS : NK_R5_NAN;
             nfail++;
             s->stats.nconvfail++;

@@ -388,6 +388,8 @@ static void test_recoverable_once(void) {
     CHECK(ri.status == NK_TSTOP_REACHED, "recoverable rhs failure at call %d: status %d",
           at + 1, ri.status);
     CHECK(fabs(y - exp(-6.0)) < 1e-5 * exp(-6.0), "recoverable: value %g", y);
+    CHECK(ri.stats.nrhsfail == 1, "recoverable failure at call %d: nrhsfail %ld", at + 1,
+          ri.stats.nrhsfail);
   }
 }
 

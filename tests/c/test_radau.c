@@ -458,6 +458,7 @@ static void test_failures(void) {
     CHECK(st == NK_TSTOP_REACHED && fabs(y - exp(-6.0)) < 1e-9, "recoverable: %d err %g", st,
           y - exp(-6.0));
     CHECK(s2.nconvfail >= 1, "recoverable failure counted");
+    CHECK(s2.nrhsfail == 1, "recoverable rhs failure: nrhsfail %ld", s2.nrhsfail);
     solver_close(&sv);
   }
   { /* NaN everywhere: an error status, quickly */
