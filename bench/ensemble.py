@@ -72,8 +72,7 @@ def perturbed(prob, members, sigma=0.2, seed=2023):
 
 def neurokin_setup(prob):
     import neurokin as nk
-    m = nk.Model.from_odes(prob["rhs"], prob["initial"], prob["parameters"],
-                           name=prob.get("name", "hires"))
+    m = nk.Model.from_odes(prob["rhs"], prob["initial"], prob["parameters"], name=prob["name"])
     return nk.Simulator(m, linear_solver="dense")
 
 
@@ -85,7 +84,7 @@ def roadrunner_setup(prob, rtol, atol):
         return None, f"not installed ({e.name})"
     roadrunner.Logger.setLevel(roadrunner.Logger.LOG_ERROR)
     rr = roadrunner.RoadRunner(odes_to_sbml(prob["rhs"], prob["initial"], prob["parameters"],
-                                            prob.get("name", "hires")))
+                                            prob["name"]))
     rr.timeCourseSelections = ["time"] + prob["species"]
     rr.setIntegrator("cvode")
     it = rr.getIntegrator()
