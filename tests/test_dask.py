@@ -65,6 +65,7 @@ def test_dask_equals_threads_in_member_order(client):
     ens = sim.ensemble(p, T_EVAL, backend="dask", client=client, chunk_size=7, **OPTS)
     assert ens.info["backend"] == "dask" and ens.info["workers"] == 2
     assert np.array_equal(ens.y, ref.y) and np.array_equal(ens.status, ref.status)
+    assert np.array_equal(ens.counts, ref.counts)
     # each worker process compiled the model at most once, whatever the chunk count
     from neurokin.distributed import compiled_models
     per_worker = client.run(compiled_models)
@@ -149,3 +150,4 @@ def test_dask_streams_to_a_resumable_store(client, tmp_path):
     ens = sim.ensemble(p, T_EVAL, backend="dask", client=client, chunk_size=5, out=path, **OPTS)
     assert ens.info["chunks_skipped"] >= 2 and ens.info["chunks_computed"] <= 4
     assert np.array_equal(np.asarray(ens.y), ref.y)
+    assert np.array_equal(ens.counts, ref.counts)

@@ -277,6 +277,9 @@ def test_stream_to_zarr_and_resume_after_interruption(rob, rob_params, tmp_path)
     assert np.all(part.status[15:] == NOT_RUN) and np.all(np.isnan(part.y[15:]))
     assert [f[0] for f in part.failures()] == list(range(15, 37))
     assert {f[1] for f in part.failures()} == {"NOT_RUN"}
+    # counters of the finished chunks are stored; -1 = not recorded yet
+    assert np.array_equal(part.counts[:15], ref.counts[:15])
+    assert (part.stats["n_steps"][15:] == -1).all()
 
     seen = []
     ens = rob.ensemble(rob_params, T_EVAL, workers=2, chunk_size=5, out=path,
@@ -286,12 +289,14 @@ def test_stream_to_zarr_and_resume_after_interruption(rob, rob_params, tmp_path)
     assert seen[:2] == [15, 20] and seen[-1] == 37  # resumed: starts at 15
     assert np.array_equal(np.asarray(ens.y), ref.y)
     assert np.array_equal(ens.status, ref.status) and ens.failures() == []
+    assert np.array_equal(ens.counts, ref.counts) and (ref.counts[:, 0] > 0).all()
 
     again = rob.ensemble(rob_params, T_EVAL, chunk_size=5, out=path, **OPTS)
     assert again.info["chunks_computed"] == 0
     back = open_ensemble(path)
     assert back.info["complete"] and back.varied == ["k1", "k2", "k3"]
     assert np.array_equal(np.asarray(back.y), ref.y) and np.array_equal(back.t, ref.t)
+    assert np.array_equal(back.counts, ref.counts)
     np.testing.assert_array_equal(back.parameters, ref.parameters)
 
 

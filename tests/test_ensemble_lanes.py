@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import neurokin as nk
-from neurokin._core import ERR_ARGUMENT, LANES, METHODS
+from neurokin._core import ENSEMBLE_COUNTERS, ERR_ARGUMENT, LANES, METHODS
 from neurokin.ensemble import _run_chunk_loop, lanes_apply, run_chunk
 from neurokin.testing import nasty_networks, open_networks
 
@@ -44,17 +44,20 @@ def full_rows(sim, varied: dict, members: int):
 
 
 def scalar_runs(sim, P, Y, t_eval, rtol, atol, **opt):
-    """Each member through ModelRunner.run: (y with NaN after failures, codes)."""
+    """Each member through ModelRunner.run: (y with NaN after failures, codes,
+    the stats counters named by ENSEMBLE_COUNTERS)."""
     out = np.full((P.shape[0], t_eval.size, Y.shape[1]), np.nan)
     codes = np.zeros(P.shape[0], dtype=np.intc)
+    counts = np.zeros((P.shape[0], len(ENSEMBLE_COUNTERS)), dtype=np.int64)
     for i in range(P.shape[0]):
-        t, y, code, _ = sim._runner.run(
+        t, y, code, stats = sim._runner.run(
             METHODS["bdf"], 0.0, float(t_eval[-1]), Y[i], P[i], t_eval, rtol, atol,
             opt.get("max_steps", 500000), opt.get("h0", 0.0), opt.get("hmax", 0.0),
             opt.get("max_order", 5), False, opt.get("nonnegative", False))
         out[i, :len(t)] = y
         codes[i] = code
-    return out, codes
+        counts[i] = [stats.get(k, 0) for k in ENSEMBLE_COUNTERS]
+    return out, codes, counts
 
 
 def assert_bitwise(a, b):
@@ -84,12 +87,13 @@ def test_hires_members_equal_scalar_runs(hires, opts):
     P, Y = full_rows(sim, varied, k)
     t_eval = np.concatenate([[0.0], np.geomspace(1e-3, t_end, 20)])
     atol = np.full(8, 1e-10)
-    y, code = sim._runner.run_lanes(0.0, t_end, P, Y, t_eval, 1e-6, atol,
+    y, code, counts = sim._runner.run_lanes(0.0, t_end, P, Y, t_eval, 1e-6, atol,
                                     opts.get("max_steps", 500000), opts.get("h0", 0.0),
                                     opts.get("hmax", 0.0), opts.get("max_order", 5))
-    ref, rcode = scalar_runs(sim, P, Y, t_eval, 1e-6, atol, **opts)
+    ref, rcode, rcounts = scalar_runs(sim, P, Y, t_eval, 1e-6, atol, **opts)
     assert_bitwise(y, ref)
     assert np.array_equal(code, rcode)
+    assert np.array_equal(counts, rcounts)
     if "max_steps" in opts:
         assert set(code.tolist()) == {nk.Status.TOO_MUCH_WORK}
 
@@ -104,10 +108,11 @@ def test_mixed_failures_do_not_disturb_neighbours():
     P, Y = full_rows(sim, {"k": k}, k.size)
     t_eval = np.linspace(0.0, 1.0, 11)
     atol = np.full(2, 1e-9)
-    y, code = sim._runner.run_lanes(0.0, 1.0, P, Y, t_eval, 1e-7, atol)
-    ref, rcode = scalar_runs(sim, P, Y, t_eval, 1e-7, atol)
+    y, code, counts = sim._runner.run_lanes(0.0, 1.0, P, Y, t_eval, 1e-7, atol)
+    ref, rcode, rcounts = scalar_runs(sim, P, Y, t_eval, 1e-7, atol)
     assert_bitwise(y, ref)
     assert np.array_equal(code, rcode)
+    assert np.array_equal(counts, rcounts)
     assert (code[k > 1.0] < 0).all() and (code[k < 1.0] == 0).all()
 
 
@@ -118,8 +123,10 @@ def test_invalid_start_is_reported_and_the_ensemble_raises_like_simulate():
     sim = nk.Simulator(m)
     P, Y = full_rows(sim, {"k": np.ones(3)}, 3)
     Y[1, 0] = 0.0
-    y, code = sim._runner.run_lanes(0.0, 1.0, P, Y, np.array([0.5, 1.0]), 1e-6, np.zeros(2))
+    y, code, counts = sim._runner.run_lanes(0.0, 1.0, P, Y, np.array([0.5, 1.0]), 1e-6,
+                                            np.zeros(2))
     assert code[1] == ERR_ARGUMENT and code[0] == 0 and code[2] == 0
+    assert (counts[1] == 0).all() and (counts[[0, 2], 0] > 0).all()
     with pytest.raises(nk.NeurokinError) as single:
         sim.simulate(1.0, t_eval=[0.5, 1.0], initial={"a": 0.0}, atol=0.0)
     with pytest.raises(type(single.value)):
@@ -139,11 +146,19 @@ def test_ensemble_uses_lanes_and_matches_the_member_loop(hires):
     spec = _spec(sim, np.linspace(0, t_end, 9), "bdf", 1e-6, 1e-10, 0.0,
                  ["k2", "k8"], [], {})
     assert lanes_apply(sim, spec)
-    loop, status = _run_chunk_loop(sim, spec, Pv, np.zeros((k, 0)))
+    loop, status, counts = _run_chunk_loop(sim, spec, Pv, np.zeros((k, 0)))
     assert_bitwise(ens.y, loop)
     assert np.array_equal(ens.status, status)
-    lanes, lstatus = run_chunk(sim, spec, Pv, np.zeros((k, 0)))
+    assert np.array_equal(ens.counts, counts)
+    lanes, lstatus, lcounts = run_chunk(sim, spec, Pv, np.zeros((k, 0)))
     assert_bitwise(lanes, loop)
+    assert np.array_equal(lcounts, counts)
+    # by name, as sim.simulate reports them
+    one = sim.simulate(t_end, t_eval=np.linspace(0, t_end, 9), rtol=1e-6, atol=1e-10,
+                       parameters={"k2": Pv[3, 0], "k8": Pv[3, 1]})
+    assert {k: int(v[3]) for k, v in ens.stats.items()} == \
+        {k: one.stats[k] for k in ENSEMBLE_COUNTERS}
+    assert (ens.stats["n_steps"] > 0).all()
 
 
 def test_lanes_do_not_apply_to_other_solvers_or_events(hires):
@@ -189,12 +204,13 @@ def _compare_network(net, seed, rtol):
     t_eval = np.array([0.0, 0.01, 0.3, 2.0, 10.0])
     atol = np.full(Y.shape[1], rtol * 1e-3)
     try:
-        y, code = sim._runner.run_lanes(0.0, 10.0, P, Y, t_eval, rtol, atol, 3000)
+        y, code, counts = sim._runner.run_lanes(0.0, 10.0, P, Y, t_eval, rtol, atol, 3000)
     except nk.NeurokinError:
         return
-    ref, rcode = scalar_runs(sim, P, Y, t_eval, rtol, atol, max_steps=3000)
+    ref, rcode, rcounts = scalar_runs(sim, P, Y, t_eval, rtol, atol, max_steps=3000)
     assert_bitwise(y, ref)
     assert np.array_equal(code, rcode)
+    assert np.array_equal(counts, rcounts)
 
 
 @settings(max_examples=max(1, settings().max_examples // 4), deadline=None,

@@ -410,3 +410,20 @@ def test_domain_error_in_a_rate_is_named_in_the_message(method):
     # a run without such values says nothing of them
     ok = nk.Simulator(m.with_parameters({"c": 0.0})).simulate(3.0, method=method)
     assert ok.success and ok.stats["n_rhs_fail"] == 0 and "non-finite" not in ok.message
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_domain_error_is_named_for_the_ensemble_member_it_stopped(method):
+    # the same model, one member per c: c > 0 leaves the domain, c = 0 does not
+    # (threads, lane engine for BDF; member loop for Radau)
+    m = nk.Model.from_odes({"x": "-x", "y": "sqrt(x - c)"}, {"x": 1.0, "y": 0.0}, {"c": 0.3})
+    sim = nk.Simulator(m)
+    c = [0.0, 0.3, 0.0, 0.2, 0.0]
+    ens = sim.ensemble({"c": c}, np.linspace(0, 3.0, 7), method=method, workers=2)
+    fails = ens.failures()
+    assert [f[0] for f in fails] == [1, 3]
+    for i, name, message in fails:
+        one = sim.simulate(3.0, method=method, parameters={"c": c[i]})
+        assert name == one.status.name and "non-finite values" in message
+        assert ens.stats["n_rhs_fail"][i] == one.stats["n_rhs_fail"] > 0
+    assert (ens.stats["n_rhs_fail"][[0, 2, 4]] == 0).all()

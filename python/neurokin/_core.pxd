@@ -137,8 +137,9 @@ cdef extern from "nk_ensemble.h":
         nk_monitor_fn monitor
         void *monitor_user
         long monitor_every
+    int NK_ENSEMBLE_NSTATS
     nk_status nk_ensemble_create(const nk_model *m, nk_ensemble **out) nogil
     void nk_ensemble_free(nk_ensemble **p) nogil
     nk_status nk_ensemble_run_bdf(nk_ensemble *e, const nk_ensemble_opts *o, long members,
                                   const double *P, const double *Y0, double *y_out,
-                                  int *status) nogil
+                                  int *status, long *stats_out) nogil

@@ -19,6 +19,8 @@ cnp.import_array()
 METHODS = {"bdf": NK_METHOD_BDF, "radau5": NK_METHOD_RADAU5}
 LINEAR_SOLVERS = ("dense", "sparse", "gmres")
 ERR_ARGUMENT = NK_ERR_ARGUMENT   # status of an invalid start (ModelRunner.run_lanes)
+# the per-member counters of ModelRunner.run_lanes, in the order of nk_ensemble.h
+ENSEMBLE_COUNTERS = ("n_steps", "n_rhs", "n_jac", "n_lu", "nreject", "n_rhs_fail")
 LANES = NK_LANES                 # members in flight per lane engine
 
 
@@ -298,11 +300,13 @@ cdef class ModelRunner:
         """Many members with BDF and the dense solver, NK_LANES at a time (nk_ensemble).
 
         Row i of P (full parameter vectors) and Y0 (initial states) is one
-        member.  Returns (y, status): y (members, len(t_eval), n_y) with the
-        rows each member reached (NaN after a failure) and status (members,)
-        int32 core codes, each what ``run`` would return for that member
-        (NK_ERR_ARGUMENT where ``run`` would raise: rerun it to get the error).
-        Bit-identical to ``run`` member by member.
+        member.  Returns (y, status, counts): y (members, len(t_eval), n_y)
+        with the rows each member reached (NaN after a failure), status
+        (members,) int32 core codes, each what ``run`` would return for that
+        member (NK_ERR_ARGUMENT where ``run`` would raise: rerun it to get the
+        error), and counts (members, len(ENSEMBLE_COUNTERS)) int64, the
+        member's ``stats`` entries named by ENSEMBLE_COUNTERS (zeros for an
+        invalid start).  Bit-identical to ``run`` member by member.
         """
         cdef int n = self.model.n_y, n_p = self.model.n_p
         cdef Py_ssize_t k = P.shape[0]
@@ -314,12 +318,14 @@ cdef class ModelRunner:
             raise ShapeError("t_eval must not be empty")
         y = np.full((k, t_eval.shape[0], n), np.nan)
         status = np.zeros(k, dtype=np.intc)
+        counts = np.zeros((k, NK_ENSEMBLE_NSTATS), dtype="l")  # C long
         if k == 0:
-            return y, status
+            return y, status, counts
         if self.ens == NULL:
             _check(nk_ensemble_create(&self.model.m, &self.ens))
         cdef double[:, :, ::1] yv = y
         cdef int[::1] sv = status
+        cdef long[:, ::1] cv = counts
         cdef _Interrupt box = _Interrupt()
         cdef nk_ensemble_opts o
         memset(&o, 0, sizeof(o))
@@ -340,11 +346,12 @@ cdef class ModelRunner:
         cdef const double *pp = &P[0, 0] if n_p else NULL
         cdef nk_status st
         with nogil:
-            st = nk_ensemble_run_bdf(self.ens, &o, k, pp, &Y0[0, 0], &yv[0, 0, 0], &sv[0])
+            st = nk_ensemble_run_bdf(self.ens, &o, k, pp, &Y0[0, 0], &yv[0, 0, 0], &sv[0],
+                                     &cv[0, 0])
         if box.exc is not None:
             raise box.exc
         _check(st)
-        return y, status
+        return y, status, counts
 
     def last_root(self):
         """(t_root, fired) after a run returned NK_ROOT_FOUND: fired[k] is +1

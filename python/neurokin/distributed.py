@@ -88,7 +88,7 @@ def _chunk_task(digest, payload, spec, P, Y):
 
 
 def execute_dask(sim, spec, P, Y, chunks, todo, on_done, *, client=None, workers=None) -> int:
-    """Run chunks ``todo`` as tasks; call ``on_done(c, (y, status))`` as they finish.
+    """Run chunks ``todo`` as tasks; call ``on_done(c, (y, status, counts))`` as they finish.
 
     Returns the number of workers used.
     """

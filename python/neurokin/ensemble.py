@@ -5,6 +5,7 @@
     ens.y            # (members, times, species)
     ens.status       # (members,) neurokin.Status codes, 0 = success
     ens.failures()   # [(member, status name, message)] of the members that failed
+    ens.stats        # per-member counters: {"n_steps": (members,), "n_rhs": ..., ...}
 
 How it runs
 -----------
@@ -28,7 +29,9 @@ A member whose integration fails (step size underflow, Newton divergence,
 non-finite values, too much work) keeps the rows it computed; its rows after
 the failure are NaN and ``status[i]`` holds the ``neurokin.Status`` code
 (``failures()`` lists them with the reason).  The other members are not
-affected.
+affected.  ``stats`` holds each member's solver counters (steps, rhs and
+Jacobian evaluations, LU factorisations, rejected steps, non-finite rhs
+values), the same numbers ``sim.simulate(...).stats`` reports for it.
 
 Streaming
 ---------
@@ -54,11 +57,11 @@ from pathlib import Path
 import numpy as np
 
 from . import _validate as V
-from ._core import ERR_ARGUMENT, METHODS, ModelRunner, status_message
+from ._core import ENSEMBLE_COUNTERS, ERR_ARGUMENT, METHODS, ModelRunner, status_message
 from .errors import (InvalidValueError, NeurokinError, OptionError, ShapeError,
                      UnknownNameError)
 from .progress import progress_bar
-from .result import Status
+from .result import Status, rhs_failure_hint
 
 __all__ = ["EnsembleResult", "SteadyStateEnsemble", "run_ensemble",
            "run_steady_state_ensemble", "open_ensemble"]
@@ -89,6 +92,9 @@ class EnsembleResult:
     varied_initial : list[str] species whose initial value varies per member
     info : dict  chunks, chunks_computed, chunks_skipped (resumed store), backend,
         workers, path (store)
+    counts : ndarray (members, len(COUNTERS)) int64, each member's solver
+        counters in the order of ``COUNTERS`` (-1: not recorded, e.g. a chunk
+        not computed yet); ``stats`` gives them by name.
     """
     t: np.ndarray
     y: np.ndarray
@@ -99,6 +105,21 @@ class EnsembleResult:
     initial: np.ndarray = None
     varied_initial: list = field(default_factory=list)
     info: dict = field(default_factory=dict)
+    counts: np.ndarray = None
+
+    COUNTERS = ENSEMBLE_COUNTERS
+
+    @property
+    def stats(self) -> dict:
+        """Per-member solver counters by name, each a (members,) int64 array:
+        n_steps (accepted steps), n_rhs, n_jac, n_lu, nreject (error-test
+        failures), n_rhs_fail (rhs evaluations that gave NaN/Inf) -- the
+        entries of ``Result.stats`` of ``sim.simulate`` for the same member.
+        -1 where not recorded; empty for a store written without counters."""
+        if self.counts is None:
+            return {}
+        c = np.asarray(self.counts)
+        return {name: c[:, j] for j, name in enumerate(self.COUNTERS)}
 
     @property
     def success(self) -> np.ndarray:
@@ -134,7 +155,11 @@ class EnsembleResult:
                 out.append((int(i), "NOT_RUN", "not computed yet (its chunk of the store "
                             "was not run; resume the ensemble)"))
             else:
-                out.append((int(i), Status(code).name, status_message(code)))
+                bad = int(self.counts[i, self.COUNTERS.index("n_rhs_fail")]) \
+                    if self.counts is not None else 0
+                status = Status(code)
+                out.append((int(i), status.name,
+                            status_message(code) + rhs_failure_hint(status, max(bad, 0))))
         return out
 
     def to_pandas(self):
@@ -360,23 +385,25 @@ def _run_chunk_lanes(wsim, spec: RunSpec, P, Y):
         Pf[:, spec.pidx] = P
     if Y.shape[1]:
         Yf[:, spec.sidx] = Y
-    out, code = wsim._runner.run_lanes(spec.t0, spec.t1, Pf, Yf, spec.t_eval, spec.rtol,
+    out, code, counts = wsim._runner.run_lanes(spec.t0, spec.t1, Pf, Yf, spec.t_eval, spec.rtol,
                                        spec.atol, spec.max_steps, spec.h0, spec.hmax,
                                        spec.max_order, spec.nonnegative)
     status = np.where((code == 0) | (code == 1), 0, code).astype(np.int32)
+    counts = counts.astype(np.int64)
     # A start the member loop would reject with an exception (NK_ERR_ARGUMENT):
     # rerun that member there, so the error is the same.
     for i in np.flatnonzero(code == ERR_ARGUMENT):
-        o, s = _run_chunk_loop(wsim, spec, P[i:i + 1], Y[i:i + 1])
-        out[i], status[i] = o[0], s[0]
-    return out, status
+        o, s, c = _run_chunk_loop(wsim, spec, P[i:i + 1], Y[i:i + 1])
+        out[i], status[i], counts[i] = o[0], s[0], c[0]
+    return out, status, counts
 
 
 def run_chunk(wsim, spec: RunSpec, P, Y):
     """Integrate members (rows of P and Y) on one workspace: in the C lane
     engine where it applies (see ``lanes_apply``), else one after another.
 
-    Returns (y (k, times, species) with NaN after failures, status (k,) int32).
+    Returns (y (k, times, species) with NaN after failures, status (k,) int32,
+    counts (k, len(ENSEMBLE_COUNTERS)) int64 solver counters).
     """
     if lanes_apply(wsim, spec) and P.shape[0] > 1:
         return _run_chunk_lanes(wsim, spec, P, Y)
@@ -388,6 +415,7 @@ def _run_chunk_loop(wsim, spec: RunSpec, P, Y):
     n = spec.y0.shape[0]
     out = np.full((k, spec.t_eval.shape[0], n), np.nan)
     status = np.zeros(k, dtype=np.int32)
+    counts = np.zeros((k, len(ENSEMBLE_COUNTERS)), dtype=np.int64)
     p = spec.p0.copy()
     y0 = spec.y0.copy()
     vary_p, vary_y = P.shape[1] > 0, Y.shape[1] > 0
@@ -405,15 +433,16 @@ def _run_chunk_loop(wsim, spec: RunSpec, P, Y):
         if spec.events:
             res = simulate_with_events(wsim, spec.t0, spec.t1, spec.t_eval, spec.method,
                                        spec.rtol, spec.atol, y0, p, opts)
-            t, y, code = res.t, res.y, int(res.status)
+            t, y, code, stats = res.t, res.y, int(res.status), res.stats
         else:
-            t, y, code, _ = runner.run(code_m, spec.t0, spec.t1, y0, p, spec.t_eval,
+            t, y, code, stats = runner.run(code_m, spec.t0, spec.t1, y0, p, spec.t_eval,
                                        spec.rtol, spec.atol, spec.max_steps, spec.h0,
                                        spec.hmax, spec.max_order, False, spec.nonnegative)
         rows = min(len(t), out.shape[1])
         out[i, :rows] = y[:rows]
         status[i] = 0 if code in (0, 1) else code
-    return out, status
+        counts[i] = [int(stats.get(name, 0)) for name in ENSEMBLE_COUNTERS]
+    return out, status, counts
 
 
 def _spec(sim, t_eval, method, rtol, atol, t_start, pnames, snames, options) -> RunSpec:
@@ -564,20 +593,22 @@ def run_ensemble(sim, parameters=None, t_eval=None, *, method="bdf", rtol=1e-6, 
             raise InvalidValueError("an empty ensemble has nothing to write to out=")
         sink = _ZarrSink.open(out, sim, spec, pnames, P, snames, Y, chunk_size)
         todo = [c for c in range(len(chunks)) if not sink.is_done(c)]
-        y_all, status = None, None
+        y_all, status, counts = None, None, None
     else:
         todo = list(range(len(chunks)))
         y_all = np.full((members, T, n), np.nan)
         status = np.zeros(members, dtype=np.int32)
+        counts = np.full((members, len(ENSEMBLE_COUNTERS)), -1, dtype=np.int64)
 
     def on_done(c, payload):
         lo, hi = chunks[c]
-        yc, sc = payload
+        yc, sc, cc = payload
         if sink is not None:
-            sink.write(c, lo, hi, yc, sc)
+            sink.write(c, lo, hi, yc, sc, cc)
         else:
             y_all[lo:hi] = yc
             status[lo:hi] = sc
+            counts[lo:hi] = cc
         bar.advance(hi - lo)
 
     skipped = len(chunks) - len(todo)
@@ -607,9 +638,9 @@ def run_ensemble(sim, parameters=None, t_eval=None, *, method="bdf", rtol=1e-6, 
     if sink is not None:
         sink.finish()
         info["path"] = str(sink.path)
-        y_all, status = sink.y, np.asarray(sink.status[:])
+        y_all, status, counts = sink.y, np.asarray(sink.status[:]), sink.read_counts()
     return EnsembleResult(spec.t_eval, y_all, status, list(sim.names), P, pnames, Y,
-                          snames, info)
+                          snames, info, counts)
 
 
 def run_steady_state_ensemble(sim, parameters=None, *, initial=None, workers=None,
@@ -700,13 +731,17 @@ def model_digest(sim) -> str:
 
 
 class _ZarrSink:
-    """A Zarr group: t, y, status, parameters, initial, done (one marker per chunk)."""
+    """A Zarr group: t, y, status, counts, parameters, initial, done (one marker
+    per chunk)."""
 
     def __init__(self, path, group, fresh):
         self.path = Path(path)
         self.group = group
         self.y = group["y"]
         self.status = group["status"]
+        if "counts" not in group:  # a store written before counters were kept
+            _counts_array(group, self.status.shape[0], self.status.chunks[0])
+        self.counts = group["counts"]
         self._done_arr = group["done"]
         self._done = (np.zeros(self._done_arr.shape[0], dtype=bool) if fresh
                       else np.asarray(self._done_arr[:], dtype=bool))
@@ -739,6 +774,7 @@ class _ZarrSink:
                 fill_value=np.nan)
         _create(group, "status", shape=(members,), chunks=(cs,), dtype="i4",
                 fill_value=NOT_RUN)
+        _counts_array(group, members, cs)
         for name, M in (("parameters", P), ("initial", Y)):
             a = _create(group, name, shape=M.shape, chunks=(cs, max(1, M.shape[1])),
                         dtype="f8", fill_value=np.nan)
@@ -756,14 +792,24 @@ class _ZarrSink:
     def is_done(self, c) -> bool:
         return bool(self._done[c])
 
-    def write(self, c, lo, hi, y, status):
+    def write(self, c, lo, hi, y, status, counts):
         self.y[lo:hi] = y
         self.status[lo:hi] = status
+        self.counts[lo:hi] = counts
         self._done_arr[c] = 1         # the marker goes last: a crash before it recomputes
         self._done[c] = True
 
     def finish(self):
         self.group.attrs["complete"] = bool(self._done.all())
+
+    def read_counts(self) -> np.ndarray:
+        return np.asarray(self.counts[:], dtype=np.int64)
+
+
+def _counts_array(group, members, cs):
+    """The (members, counters) int64 array of a store; -1 = not recorded."""
+    return _create(group, "counts", shape=(members, len(ENSEMBLE_COUNTERS)),
+                   chunks=(cs, len(ENSEMBLE_COUNTERS)), dtype="i8", fill_value=-1)
 
 
 def open_ensemble(path) -> EnsembleResult:
@@ -778,9 +824,10 @@ def open_ensemble(path) -> EnsembleResult:
     g = zarr.open_group(str(path), mode="r")
     a = g.attrs
     done = np.asarray(g["done"][:], dtype=bool)
+    counts = np.asarray(g["counts"][:], dtype=np.int64) if "counts" in g else None
     return EnsembleResult(np.asarray(g["t"][:]), g["y"], np.asarray(g["status"][:]),
                           list(a["names"]), np.asarray(g["parameters"][:]), list(a["varied"]),
                           np.asarray(g["initial"][:]), list(a["varied_initial"]),
                           {"path": str(path), "complete": bool(done.all()),
                            "chunks": int(done.size), "chunks_done": int(done.sum()),
-                           "chunk_size": int(a["chunk_size"])})
+                           "chunk_size": int(a["chunk_size"])}, counts)

@@ -35,6 +35,23 @@ class Status(enum.IntEnum):
         return cls(code)
 
 
+_STEP_FAILURES = {Status.STEP_TOO_SMALL, Status.CONV_FAILURE, Status.ERR_FAILURE,
+                  Status.RHS_FAIL, Status.NONFINITE}
+
+
+def rhs_failure_hint(status: Status, n_rhs_fail: int) -> str:
+    """The clause a failure message gets when the right-hand side gave
+    non-finite values on the way (``n_rhs_fail`` times) and the failure is
+    one they can cause; "" otherwise."""
+    bad = int(n_rhs_fail)
+    if not bad or status not in _STEP_FAILURES:
+        return ""
+    return (f"; the right-hand side gave non-finite values (NaN or Inf) {bad} "
+            f"time{'s' if bad > 1 else ''} on the way: a rate expression left its "
+            f"domain (sqrt or log of a negative value, division by zero, "
+            f"overflow) or the solution grows without bound")
+
+
 class Result:
     """A simulated trajectory.
 

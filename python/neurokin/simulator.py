@@ -8,7 +8,7 @@ import numpy as np
 from . import _validate as V
 from ._compile import compile_model, parameter_layout
 from ._core import METHODS, ModelRunner, status_message
-from .result import Result, Status
+from .result import Result, Status, rhs_failure_hint
 
 __all__ = ["Simulator"]
 
@@ -237,10 +237,6 @@ class Simulator:
 
 # failures that recoverable right-hand side failures can lead to (the step cut
 # again and again): their message says so when there were some
-_STEP_FAILURES = {Status.STEP_TOO_SMALL, Status.CONV_FAILURE, Status.ERR_FAILURE,
-                  Status.RHS_FAIL, Status.NONFINITE}
-
-
 def _result(t, y, names, stats, code, method, t_end, obs_names=(), obs=None) -> Result:
     status = Status.from_code(code)
     if status == Status.SUCCESS:
@@ -249,12 +245,7 @@ def _result(t, y, names, stats, code, method, t_end, obs_names=(), obs=None) -> 
         t_reached = t[-1] if len(t) else float("nan")
         message = (f"{status.name}: {status_message(code)} (last output at t={t_reached:g}, "
                    f"t_end={t_end:g})")
-        bad = int(stats.get("n_rhs_fail", 0)) if stats else 0
-        if bad and status in _STEP_FAILURES:
-            message += (f"; the right-hand side gave non-finite values (NaN or Inf) {bad} "
-                        f"time{'s' if bad > 1 else ''} on the way: a rate expression left its "
-                        f"domain (sqrt or log of a negative value, division by zero, "
-                        f"overflow) or the solution grows without bound")
+        message += rhs_failure_hint(status, stats.get("n_rhs_fail", 0) if stats else 0)
     res = Result(t, y, names, stats, status, message, method)
     if obs is not None:
         res.observables = dict(zip(obs_names, obs.T))

@@ -34,6 +34,7 @@ typedef struct lane {
   long steps;       /* accepted steps */
   int done;         /* t_end reached */
   int waiting;      /* pending nk_bdf_need (RHS or SOLVE), 0 none */
+  int inited;       /* nk_bdf_init succeeded: its counters are the member's */
   nk_bdf_request rq;
   long nfact;       /* factorisation count of the copied LU (-1 none) */
   int *perm;        /* b[perm[i]] is row i after the solver's row swaps */
@@ -52,6 +53,7 @@ struct nk_ensemble {
   const double *P, *Y0;
   double *y_out;
   int *status;
+  long *stats;   /* NK_ENSEMBLE_NSTATS per member, or NULL */
   double dir;
   long steps_total;
   int stop;      /* the monitor asked to stop */
@@ -117,6 +119,16 @@ void nk_ensemble_free(nk_ensemble **p) {
 
 static void lane_finish(nk_ensemble *e, lane *L, nk_status st) {
   e->status[L->member] = (int)st;
+  nk_stats c;
+  if (e->stats && L->inited && nk_bdf_get_stats(L->bdf, &c) == NK_SUCCESS) {
+    long *row = e->stats + (size_t)L->member * NK_ENSEMBLE_NSTATS;
+    row[0] = c.nsteps;
+    row[1] = c.nfev;
+    row[2] = c.njev;
+    row[3] = c.ndecomp;
+    row[4] = c.nreject;
+    row[5] = c.nrhsfail;
+  }
   L->member = -1;
   L->waiting = 0;
 }
@@ -173,6 +185,7 @@ static int lane_start(nk_ensemble *e, int l, long i) {
   L->steps = 0;
   L->done = 0;
   L->waiting = 0;
+  L->inited = 0;
   L->nfact = -1;
   nk_status st = nk_model_ctx_init(&L->ctx, m, p, L->rhs_work,
                                    L->jac_work, L->jac_vals);
@@ -191,6 +204,7 @@ static int lane_start(nk_ensemble *e, int l, long i) {
     lane_finish(e, L, st);
     return 0;
   }
+  L->inited = 1;
   return !lane_between(e, L);
 }
 
@@ -390,7 +404,7 @@ static int opts_valid(const nk_ensemble_opts *o) {
 
 nk_status nk_ensemble_run_bdf(nk_ensemble *e, const nk_ensemble_opts *o,
                               long members, const double *P, const double *Y0,
-                              double *y_out, int *status) {
+                              double *y_out, int *status, long *stats_out) {
   if (!e || members < 0 || !opts_valid(o)) return NK_ERR_ARGUMENT;
   if (members == 0) return NK_SUCCESS;
   if (!Y0 || !y_out || !status || (e->m->n_p > 0 && !P)) return NK_ERR_ARGUMENT;
@@ -401,6 +415,8 @@ nk_status nk_ensemble_run_bdf(nk_ensemble *e, const nk_ensemble_opts *o,
   e->Y0 = Y0;
   e->y_out = y_out;
   e->status = status;
+  e->stats = stats_out;
+  if (stats_out) memset(stats_out, 0, (size_t)members * NK_ENSEMBLE_NSTATS * sizeof(long));
   e->dir = o->t_end > o->t0 ? 1.0 : -1.0;
   e->steps_total = 0;
   e->stop = 0;

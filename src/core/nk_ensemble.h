@@ -38,6 +38,12 @@ typedef struct nk_ensemble_opts {
   long monitor_every;   /* accepted steps (all lanes) between monitor calls */
 } nk_ensemble_opts;
 
+/* Counters kept per member (stats_out rows), in this order: accepted steps,
+ * rhs evaluations, Jacobian evaluations, LU factorisations, steps rejected
+ * by the error test, rhs evaluations that gave non-finite values: the
+ * nk_stats fields nsteps, nfev, njev, ndecomp, nreject, nrhsfail. */
+#define NK_ENSEMBLE_NSTATS 6
+
 /* An engine for model m (borrowed; must outlive the engine). */
 nk_status nk_ensemble_create(const nk_model *m, nk_ensemble **out);
 void nk_ensemble_free(nk_ensemble **p); /* accepts NULL, sets *p = NULL */
@@ -48,12 +54,16 @@ void nk_ensemble_free(nk_ensemble **p); /* accepts NULL, sets *p = NULL */
  * rows it reached (the others are not written); status[i] is what
  * nk_integrator_run would return for it (NK_SUCCESS, the error that stopped
  * it, or NK_ERR_ARGUMENT when its start was invalid, e.g. non-finite y0).
+ * stats_out (may be NULL): NK_ENSEMBLE_NSTATS counters per member, row i at
+ * stats_out + i*NK_ENSEMBLE_NSTATS, what nk_integrator_get_stats reports
+ * after the member's run (zeros for a member whose start was invalid or
+ * that never started).
  * Returns NK_SUCCESS; NK_INTERRUPTED when the monitor asked to stop (the
  * unfinished members then have status NK_INTERRUPTED); NK_ERR_ARGUMENT for
  * invalid arguments (nothing is run). */
 nk_status nk_ensemble_run_bdf(nk_ensemble *e, const nk_ensemble_opts *o,
                               long members, const double *P, const double *Y0,
-                              double *y_out, int *status);
+                              double *y_out, int *status, long *stats_out);
 
 #ifdef __cplusplus
 }

@@ -60,7 +60,7 @@ static const double abs_tol[2] = {1e-10, 1e-10};
 
 /* One member through the scalar driver; y (NEVAL x 2) NaN past the failure. */
 static nk_status scalar_member(const nk_model *m, const double *p, const double *y0,
-                               const nk_ensemble_opts *o, double *y) {
+                               const nk_ensemble_opts *o, double *y, nk_stats *counts) {
   nk_integrator *it = NULL;
   nk_linsol *ls = NULL;
   double rw[16], jw[16], jv[4], t_out[NEVAL];
@@ -80,8 +80,11 @@ static nk_status scalar_member(const nk_model *m, const double *p, const double 
   nk_integrator_set_nonnegative(it, o->nonnegative);
   nk_status st = nk_integrator_init(it, &ode, ls, o->t0, y0, o->t_end);
   long k_done = 0;
+  const int inited = st == NK_SUCCESS;
   if (st == NK_SUCCESS) st = nk_integrator_run(it, o->t_eval, o->n_eval, t_out, y, 0, &k_done);
   for (long k = k_done; k < NEVAL; ++k) y[2 * k] = y[2 * k + 1] = NAN;
+  memset(counts, 0, sizeof *counts);
+  if (inited) nk_integrator_get_stats(it, counts);
   nk_integrator_free(&it);
   nk_linsol_free(&ls);
   return st;
@@ -95,22 +98,31 @@ static void compare(const nk_model *m, nk_ensemble *e, const nk_ensemble_opts *o
                     long members, const double *P, const double *Y0, const char *what) {
   double *y = (double *)malloc((size_t)members * NEVAL * 2 * sizeof(double));
   int *status = (int *)malloc((size_t)members * sizeof(int));
+  long *counts = (long *)malloc((size_t)members * NK_ENSEMBLE_NSTATS * sizeof(long));
   for (long k = 0; k < members * NEVAL * 2; ++k) y[k] = NAN;
-  CHECK(nk_ensemble_run_bdf(e, o, members, P, Y0, y, status) == NK_SUCCESS, "%s: run", what);
-  long bad = 0, failed = 0;
+  CHECK(nk_ensemble_run_bdf(e, o, members, P, Y0, y, status, counts) == NK_SUCCESS,
+        "%s: run", what);
+  long bad = 0, failed = 0, bad_counts = 0;
   for (long i = 0; i < members; ++i) {
     double ref[NEVAL * 2];
-    nk_status rs = scalar_member(m, P + 2 * i, Y0 + 2 * i, o, ref);
+    nk_stats c;
+    nk_status rs = scalar_member(m, P + 2 * i, Y0 + 2 * i, o, ref, &c);
     int ok = rs == (nk_status)status[i];
     for (int k = 0; k < NEVAL * 2; ++k) ok &= same(ref[k], y[i * NEVAL * 2 + k]);
     bad += !ok;
+    const long *row = counts + i * NK_ENSEMBLE_NSTATS;
+    bad_counts += row[0] != c.nsteps || row[1] != c.nfev || row[2] != c.njev ||
+                  row[3] != c.ndecomp || row[4] != c.nreject || row[5] != c.nrhsfail;
     failed += status[i] != NK_SUCCESS;
   }
   CHECK(bad == 0, "%s: %ld of %ld members differ from the scalar driver", what, bad, members);
+  CHECK(bad_counts == 0, "%s: %ld of %ld members' counters differ from the scalar driver's",
+        what, bad_counts, members);
   printf("%s: %ld members, %ld not successful, all bit-identical: %s\n", what, members,
          failed, bad ? "no" : "yes");
   free(y);
   free(status);
+  free(counts);
 }
 
 static int stop_after = 0, monitor_calls = 0;
@@ -173,7 +185,7 @@ int main(void) {
     o.monitor = stopping_monitor;
     o.monitor_every = 10;
     stop_after = 3;
-    nk_status st = nk_ensemble_run_bdf(e, &o, M, P, Y0, y, status);
+    nk_status st = nk_ensemble_run_bdf(e, &o, M, P, Y0, y, status, NULL);
     CHECK(st == NK_INTERRUPTED, "interrupted: %d", st);
     int interrupted = 0;
     for (int i = 0; i < M; ++i) interrupted += status[i] == NK_INTERRUPTED;
@@ -188,13 +200,13 @@ int main(void) {
     int status[1];
     nk_ensemble_opts bad = o;
     bad.t_end = 5.0; /* t_eval beyond t_end */
-    CHECK(nk_ensemble_run_bdf(e, &bad, 1, P, Y0, y, status) == NK_ERR_ARGUMENT, "t_eval");
+    CHECK(nk_ensemble_run_bdf(e, &bad, 1, P, Y0, y, status, NULL) == NK_ERR_ARGUMENT, "t_eval");
     bad = o;
     bad.n_eval = 0;
-    CHECK(nk_ensemble_run_bdf(e, &bad, 1, P, Y0, y, status) == NK_ERR_ARGUMENT, "n_eval");
-    CHECK(nk_ensemble_run_bdf(e, &o, 1, P, NULL, y, status) == NK_ERR_ARGUMENT, "Y0");
-    CHECK(nk_ensemble_run_bdf(NULL, &o, 1, P, Y0, y, status) == NK_ERR_ARGUMENT, "NULL");
-    CHECK(nk_ensemble_run_bdf(e, &o, 0, P, Y0, y, status) == NK_SUCCESS, "no members");
+    CHECK(nk_ensemble_run_bdf(e, &bad, 1, P, Y0, y, status, NULL) == NK_ERR_ARGUMENT, "n_eval");
+    CHECK(nk_ensemble_run_bdf(e, &o, 1, P, NULL, y, status, NULL) == NK_ERR_ARGUMENT, "Y0");
+    CHECK(nk_ensemble_run_bdf(NULL, &o, 1, P, Y0, y, status, NULL) == NK_ERR_ARGUMENT, "NULL");
+    CHECK(nk_ensemble_run_bdf(e, &o, 0, P, Y0, y, status, NULL) == NK_SUCCESS, "no members");
     nk_ensemble *e2 = e;
     CHECK(nk_ensemble_create(NULL, &e2) == NK_ERR_ARGUMENT && e2 == NULL, "create(NULL)");
   }
