@@ -37,6 +37,7 @@ typedef struct lane {
   int inited;       /* nk_bdf_init succeeded: its counters are the member's */
   nk_bdf_request rq;
   long nfact;       /* factorisation count of the copied LU (-1 none) */
+  const long *counter; /* the solver's factorisation count */
   int *perm;        /* b[perm[i]] is row i after the solver's row swaps */
 } lane;
 
@@ -55,7 +56,7 @@ struct nk_ensemble {
   int *status;
   long *stats;   /* NK_ENSEMBLE_NSTATS per member, or NULL */
   double dir;
-  long steps_total;
+  long steps_to_monitor; /* accepted steps (all lanes) until the next monitor call */
   int stop;      /* the monitor asked to stop */
 };
 
@@ -79,6 +80,7 @@ nk_status nk_ensemble_create(const nk_model *m, nk_ensemble **out) {
     st = nk_bdf_create(n, &L->bdf);
     if (st == NK_SUCCESS) st = nk_linsol_dense_create(n, &L->ls);
     if (st != NK_SUCCESS) break;
+    L->counter = nk_linsol_dense_counter(L->ls);
     L->rhs_work = (double *)calloc(nk_tape_work_size(&m->rhs) + 1, sizeof(double));
     L->jac_work = (double *)calloc(nk_tape_work_size(&m->jac) + 1, sizeof(double));
     L->jac_vals = (double *)calloc((size_t)m->nnz + 1, sizeof(double));
@@ -235,7 +237,8 @@ static void lane_run(nk_ensemble *e, int l) {
       if (st == NK_TSTOP_REACHED) L->done = 1;
       finished = lane_between(e, L);
       double t = 0.0;
-      if (o->monitor && ++e->steps_total % o->monitor_every == 0 &&
+      if (o->monitor && --e->steps_to_monitor == 0 &&
+          (e->steps_to_monitor = o->monitor_every) > 0 &&
           nk_bdf_get_state(L->bdf, &t, NULL) == NK_SUCCESS &&
           o->monitor(t, o->monitor_user) != 0)
         e->stop = 1;
@@ -372,9 +375,7 @@ static void serve_solve(nk_ensemble *e) {
   for (int l = 0; l < W; ++l) {
     lane *L = &e->lanes[l];
     if (L->waiting != NK_BDF_NEED_SOLVE) continue;
-    long nfact;
-    nk_linsol_dense_factors(L->ls, NULL, NULL, &nfact);
-    if (nfact != L->nfact) copy_factors(e, l);
+    if (*L->counter != L->nfact) copy_factors(e, l);
     const double *src = L->rq.b;
     const int *perm = L->perm;
     for (int i = 0; i < n; ++i) b[(size_t)i * W + l] = src[perm[i]];
@@ -418,7 +419,7 @@ nk_status nk_ensemble_run_bdf(nk_ensemble *e, const nk_ensemble_opts *o,
   e->stats = stats_out;
   if (stats_out) memset(stats_out, 0, (size_t)members * NK_ENSEMBLE_NSTATS * sizeof(long));
   e->dir = o->t_end > o->t0 ? 1.0 : -1.0;
-  e->steps_total = 0;
+  e->steps_to_monitor = o->monitor ? o->monitor_every : 0;
   e->stop = 0;
   for (int l = 0; l < W; ++l) {
     e->lanes[l].member = -1;

@@ -54,6 +54,10 @@ nk_status nk_linsol_dense_create(int n, nk_linsol **out);
  * dense solver. */
 nk_status nk_linsol_dense_factors(const nk_linsol *ls, const double **lu,
                                   const int **piv, long *count);
+/* Where a dense solver counts its factorisations (the *count above), so a
+ * caller can watch for a new one without a call; NULL when ls is not a
+ * dense solver.  Borrowed. */
+const long *nk_linsol_dense_counter(const nk_linsol *ls);
 /* Frees a linear solver of any kind; accepts NULL and sets *p to NULL. */
 void nk_linsol_free(nk_linsol **p);
 

@@ -237,6 +237,11 @@ nk_status nk_linsol_dense_factors(const nk_linsol *ls, const double **lu,
   return NK_SUCCESS;
 }
 
+const long *nk_linsol_dense_counter(const nk_linsol *ls) {
+  if (!ls || ls->ops != &nk_dense_ops) return NULL;
+  return &((const nk_dense *)ls->impl)->nfact;
+}
+
 void nk_linsol_free(nk_linsol **p) {
   if (!p || !*p) return;
   if ((*p)->ops && (*p)->ops->destroy) (*p)->ops->destroy(*p);
