@@ -385,9 +385,9 @@ def _run_chunk_lanes(wsim, spec: RunSpec, P, Y):
         Pf[:, spec.pidx] = P
     if Y.shape[1]:
         Yf[:, spec.sidx] = Y
-    out, code, counts = wsim._runner.run_lanes(spec.t0, spec.t1, Pf, Yf, spec.t_eval, spec.rtol,
-                                       spec.atol, spec.max_steps, spec.h0, spec.hmax,
-                                       spec.max_order, spec.nonnegative)
+    out, code, counts = wsim._runner.run_lanes(spec.t0, spec.t1, Pf, Yf, spec.t_eval,
+                                               spec.rtol, spec.atol, spec.max_steps, spec.h0,
+                                               spec.hmax, spec.max_order, spec.nonnegative)
     status = np.where((code == 0) | (code == 1), 0, code).astype(np.int32)
     counts = counts.astype(np.int64)
     # A start the member loop would reject with an exception (NK_ERR_ARGUMENT):
@@ -436,8 +436,8 @@ def _run_chunk_loop(wsim, spec: RunSpec, P, Y):
             t, y, code, stats = res.t, res.y, int(res.status), res.stats
         else:
             t, y, code, stats = runner.run(code_m, spec.t0, spec.t1, y0, p, spec.t_eval,
-                                       spec.rtol, spec.atol, spec.max_steps, spec.h0,
-                                       spec.hmax, spec.max_order, False, spec.nonnegative)
+                                           spec.rtol, spec.atol, spec.max_steps, spec.h0,
+                                           spec.hmax, spec.max_order, False, spec.nonnegative)
         rows = min(len(t), out.shape[1])
         out[i, :rows] = y[:rows]
         status[i] = 0 if code in (0, 1) else code

@@ -35,6 +35,8 @@ class Status(enum.IntEnum):
         return cls(code)
 
 
+# failures that recoverable right-hand side failures can lead to (the step cut
+# again and again): their message says so when there were some
 _STEP_FAILURES = {Status.STEP_TOO_SMALL, Status.CONV_FAILURE, Status.ERR_FAILURE,
                   Status.RHS_FAIL, Status.NONFINITE}
 

@@ -235,8 +235,6 @@ class Simulator:
         return f"<neurokin.Simulator of {self.model!r}>"
 
 
-# failures that recoverable right-hand side failures can lead to (the step cut
-# again and again): their message says so when there were some
 def _result(t, y, names, stats, code, method, t_end, obs_names=(), obs=None) -> Result:
     status = Status.from_code(code)
     if status == Status.SUCCESS:
