@@ -389,7 +389,7 @@ def _run_chunk_lanes(wsim, spec: RunSpec, P, Y):
                                                spec.rtol, spec.atol, spec.max_steps, spec.h0,
                                                spec.hmax, spec.max_order, spec.nonnegative)
     status = np.where((code == 0) | (code == 1), 0, code).astype(np.int32)
-    counts = counts.astype(np.int64)
+    counts = counts.astype(np.int64, copy=False)  # C long: already int64 on LP64
     # A start the member loop would reject with an exception (NK_ERR_ARGUMENT):
     # rerun that member there, so the error is the same.
     for i in np.flatnonzero(code == ERR_ARGUMENT):
