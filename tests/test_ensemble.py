@@ -162,6 +162,11 @@ def test_bad_options_and_times(rob):
         rob.ensemble({"k1": [0.04]}, [1.0], max_stepz=10)
     with pytest.raises(nk.InvalidValueError, match=r"increasing.*t_eval\[1\] = 0.5 after 1"):
         rob.ensemble({"k1": [0.04]}, [1.0, 0.5])                  # decreasing
+    for bad in (np.nan, np.inf):  # named as sim.simulate names it, not an IndexError
+        with pytest.raises(nk.InvalidValueError, match=r"finite \(t_eval\[1\] = (nan|inf)"):
+            rob.ensemble({"k1": [0.04]}, [0.5, bad, 2.0])
+    with pytest.raises(nk.InvalidValueError, match=r"finite \(t_eval\[2\] = nan"):
+        rob.ensemble({"k1": [0.04]}, [0.5, 1.0, np.nan])            # NaN as the end time
     with pytest.raises(nk.InvalidValueError):
         rob.ensemble({"k1": [0.04]}, [1.0], workers=0)
     with pytest.raises(nk.NeurokinError):

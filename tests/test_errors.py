@@ -95,6 +95,87 @@ def test_atol_range_and_shape(atol):
         sim().simulate(1.0, atol=atol)
 
 
+@pytest.mark.parametrize("rtol", ["1e-6", None, [1e-6]])
+def test_rtol_must_be_a_number(rtol):
+    with pytest.raises(nk.InvalidValueError, match="rtol"):
+        sim().simulate(1.0, rtol=rtol)
+
+
+@pytest.mark.parametrize("atol", ["tiny", {"x": "tiny"}, {"x": math.nan}])
+def test_atol_must_be_numbers(atol):
+    with pytest.raises(nk.InvalidValueError, match="atol"):
+        sim().simulate(1.0, atol=atol)
+
+
+def test_integer_scalar_atol_is_scaled_like_a_float():
+    # an SBML model with a 2-litre compartment: amount states get atol x 2
+    s = sim()
+    s._atol_scale = np.array([2.0])
+    np.testing.assert_array_equal(s._atol(1), s._atol(1.0))
+    np.testing.assert_array_equal(s._atol(np.float32(0.5)), [1.0])
+
+
+# Solver options are checked in Python and named: the core's own check would
+# only say NK_ERR_ARGUMENT, and int()/float() would raise a bare ValueError.
+BAD_SOLVER_OPTIONS = [
+    ("max_steps", "x"), ("max_steps", 0), ("max_steps", -5), ("max_steps", 2.5),
+    ("max_steps", True), ("max_order", 0), ("max_order", 6), ("max_order", "a"),
+    ("h0", "q"), ("h0", -1.0), ("h0", math.nan), ("h0", math.inf),
+    ("hmax", -1.0), ("hmax", math.nan), ("hmax", "big"),
+]
+
+
+@pytest.mark.parametrize("key,value", BAD_SOLVER_OPTIONS)
+def test_bad_solver_options_are_named(key, value):
+    with pytest.raises(nk.InvalidValueError, match=rf"^{key} must be"):
+        sim().simulate(1.0, **{key: value})
+    with pytest.raises(nk.InvalidValueError, match=rf"^{key} must be"):
+        sim().ensemble({"k": [1.0, 2.0]}, [0.5, 1.0], **{key: value})
+
+
+@pytest.mark.parametrize("key,value", [("max_steps", 10.0), ("max_order", np.int64(3)),
+                                       ("hmax", math.inf), ("h0", 1e-3)])
+def test_valid_solver_options_of_other_types(key, value):
+    r = sim().simulate(1.0, t_eval=[1.0], **{key: value})
+    assert r.success or key == "max_steps"  # 10 steps may not reach t_end: reported
+    e = sim().ensemble({"k": [1.0, 2.0]}, [1.0], **{key: value})
+    assert e.y.shape == (2, 1, 1)
+
+
+@pytest.mark.parametrize("key,value", [("first_step", -1e-3), ("max_step", math.nan),
+                                       ("max_steps", "many"), ("max_order", 7)])
+def test_solve_ivp_options_named_as_scipy_names_them(key, value):
+    with pytest.raises(nk.InvalidValueError, match=rf"^{key} must be"):
+        nk.solve_ivp(lambda t, y: -y, (0.0, 1.0), [1.0], **{key: value})
+
+
+@pytest.mark.parametrize("key,value", [("tol", -1.0), ("tol", "x"), ("max_iter", "x"),
+                                       ("max_iter", -1), ("t_presim", 0.0), ("rtol", 2.0),
+                                       ("method", "euler")])
+def test_bad_steady_state_options_fail_the_call(key, value):
+    with pytest.raises((nk.InvalidValueError, nk.OptionError), match=key):
+        sim().steady_state(**{key: value})
+    # in an ensemble too, once, not as an error in every member
+    with pytest.raises((nk.InvalidValueError, nk.OptionError), match=key):
+        sim().steady_state_ensemble({"k": [1.0, 2.0]}, **{key: value})
+
+
+@pytest.mark.parametrize("kw", [dict(chunk_size=0), dict(chunk_size=-1), dict(chunk_size="x"),
+                                dict(chunk_size=2.5), dict(workers=0), dict(workers="two"),
+                                dict(workers=1.5), dict(progress="yes"), dict(progress=3.0)])
+def test_bad_ensemble_arguments(kw):
+    name = next(iter(kw))
+    with pytest.raises(nk.InvalidValueError, match=rf"^{name} must be"):
+        sim().ensemble({"k": [1.0, 2.0]}, [1.0], **kw)
+    with pytest.raises(nk.InvalidValueError, match=rf"^{name} must be"):
+        sim().steady_state_ensemble({"k": [1.0, 2.0]}, **kw)
+
+
+def test_ensemble_out_must_be_a_path():
+    with pytest.raises(nk.InvalidValueError, match="out must be the path"):
+        sim().ensemble({"k": [1.0, 2.0]}, [1.0], out=3)
+
+
 def test_unknown_override_names():
     with pytest.raises(nk.UnknownNameError, match="did you mean 'k'"):
         sim().simulate(1.0, parameters={"kk": 1.0})

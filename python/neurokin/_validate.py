@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -34,8 +35,59 @@ def time_span(t_start, t_end) -> tuple:
     return t0, t1
 
 
+def integer_value(value, name: str, lo: int, hi: int | None = None) -> int:
+    """value as an int in [lo, hi] (hi None: no upper bound).  An integral
+    float (2.0) is taken; 2.5, strings and bools are not."""
+    ok = not isinstance(value, (bool, np.bool_, str, bytes))
+    if ok and isinstance(value, numbers.Integral):
+        i = int(value)
+    elif ok and isinstance(value, numbers.Real) and float(value).is_integer():
+        i = int(value)
+    else:
+        ok = False
+    if not ok or i < lo or (hi is not None and i > hi):
+        span = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
+        raise InvalidValueError(f"{name} must be an integer {span}, got {value!r}")
+    return i
+
+
+def real_value(value, name: str, lo: float = 0.0, *, strict: bool = False,
+               allow_inf: bool = False) -> float:
+    """value as a float >= lo (> lo when strict); NaN never, inf only when
+    allow_inf."""
+    if isinstance(value, (bool, np.bool_, str, bytes)):
+        x = math.nan
+    else:
+        try:
+            x = float(value)
+        except (TypeError, ValueError):
+            x = math.nan
+    if math.isnan(x) or (math.isinf(x) and not allow_inf) or x < lo or (strict and x == lo):
+        bound = f"> {lo:g}" if strict else f">= {lo:g}"
+        kind = "a number" if allow_inf else "a finite number"
+        inf = " (inf allowed)" if allow_inf else ""
+        raise InvalidValueError(f"{name} must be {kind} {bound}{inf}, got {value!r}")
+    return x
+
+
+def solver_options(options: dict, keys=("max_steps", "h0", "hmax", "max_order")) -> tuple:
+    """(max_steps, h0, hmax, max_order) from keyword options, checked:
+    max_steps >= 1, h0 >= 0 (0 or None = automatic), hmax >= 0 (0, inf or
+    None = unlimited), max_order in [1, 5] (BDF).  ``keys`` are the option
+    names the caller's users write (solve_ivp: first_step, max_step)."""
+    k_steps, k_h0, k_hmax, k_order = keys
+    h0, hmax = options.get(k_h0), options.get(k_hmax)
+    return (integer_value(options.get(k_steps, 500000), k_steps, 1),
+            0.0 if h0 is None else real_value(h0, k_h0),
+            0.0 if hmax is None else real_value(hmax, k_hmax, allow_inf=True),
+            integer_value(options.get(k_order, 5), k_order, 1, 5))
+
+
 def rtol_value(rtol) -> float:
-    r = float(rtol)
+    try:
+        r = math.nan if isinstance(rtol, (str, bytes)) else float(rtol)
+    except (TypeError, ValueError):
+        r = math.nan
     if not math.isfinite(r) or not (1e-15 <= r < 1.0):
         raise InvalidValueError(f"rtol must be in [1e-15, 1), got {rtol!r}")
     return r
@@ -51,9 +103,13 @@ def atol_array(atol, n: int, names=None) -> np.ndarray:
         for k, v in atol.items():
             if k not in idx:
                 raise UnknownNameError(f"atol given for unknown species {k!r}")
-            a[idx[k]] = float(v)
+            a[idx[k]] = real_value(v, f"atol of {k!r}")
     else:
-        a = np.asarray(atol, dtype=float)
+        try:
+            a = np.asarray(atol, dtype=float)
+        except (TypeError, ValueError):
+            raise InvalidValueError(f"atol must be a number or an array of numbers, "
+                                    f"got {atol!r}") from None
         if a.ndim == 0:
             a = np.full(n, float(a))
         elif a.shape != (n,):

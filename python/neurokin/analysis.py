@@ -12,6 +12,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from . import _validate as V
 from .errors import InvalidValueError, OptionError
 
 __all__ = ["ConservationLaws", "SteadyState", "conservation_laws", "steady_state"]
@@ -196,6 +197,21 @@ class SteadyState:
 _SS_OPTIONS = {"tol", "max_iter", "presimulate", "t_presim", "rtol", "atol", "method"}
 
 
+def steady_state_settings(sim, options: dict) -> dict:
+    """The options of :func:`steady_state`, checked, with their defaults
+    (``tol`` before its scaling by the initial values; ``atol`` per state)."""
+    unknown = set(options) - _SS_OPTIONS
+    if unknown:
+        raise OptionError(f"unknown steady_state option(s) {sorted(unknown)}")
+    return {"tol": V.real_value(options.get("tol", 1e-9), "tol", strict=True),
+            "max_iter": V.integer_value(options.get("max_iter", 50), "max_iter", 0),
+            "presimulate": bool(options.get("presimulate", True)),
+            "t_presim": V.real_value(options.get("t_presim", 1e6), "t_presim", strict=True),
+            "rtol": V.rtol_value(options.get("rtol", 1e-8)),
+            "atol": sim._atol(options.get("atol", 1e-14)),
+            "method": V.method_name(options.get("method", "bdf"))}
+
+
 def _reduced_system(sim, laws: ConservationLaws, totals: np.ndarray, p, fixed, y0):
     """F(y) = f(y) with the rows of dependent species replaced by L y - T and
     the rows of constant (boundary) species by y_i - y0_i."""
@@ -280,16 +296,13 @@ def steady_state(sim, initial=None, parameters=None, **options):
     t_presim (longest horizon, 1e6 time units), rtol/atol/method of the
     presimulation.
     """
-    unknown = set(options) - _SS_OPTIONS
-    if unknown:
-        raise OptionError(f"unknown steady_state option(s) {sorted(unknown)}")
+    opt = steady_state_settings(sim, options)
     y0 = sim._state(initial)
     p = sim._params(parameters)
     laws = sim.conservation_laws()
     totals = laws.totals(y0)
     scale = max(1.0, float(np.max(np.abs(y0))))
-    tol = float(options.get("tol", 1e-9)) * scale
-    max_iter = int(options.get("max_iter", 50))
+    tol, max_iter = opt["tol"] * scale, opt["max_iter"]
     nonneg = not sim.model.odes
     fixed = [i for i, s in enumerate(sim.model.species) if s.constant]
     F, JF = _reduced_system(sim, laws, totals, p, fixed, y0)
@@ -323,19 +336,18 @@ def steady_state(sim, initial=None, parameters=None, **options):
     newton_point = (y, iters, ok)
     # An unstable root is not where the system goes from `initial`: look
     # where the trajectory goes, and keep Newton's point only if that fails.
-    if ok and not is_stable(y) and options.get("presimulate", True):
+    if ok and not is_stable(y) and opt["presimulate"]:
         ok = False
-    if not ok and options.get("presimulate", True):
+    if not ok and opt["presimulate"]:
         method = "presimulation+newton"
-        t_max = float(options.get("t_presim", 1e6))
+        t_max = opt["t_presim"]
         ycur = y0.copy()
         horizon = 1.0
         while horizon <= t_max:
             r = sim.simulate(horizon, parameters=parameters,
                              initial=_as_initial(sim, ycur, nonneg),
-                             rtol=float(options.get("rtol", 1e-8)),
-                             atol=float(options.get("atol", 1e-14)),
-                             method=options.get("method", "bdf"), t_eval=[0.0, horizon])
+                             rtol=opt["rtol"], atol=opt["atol"], method=opt["method"],
+                             t_eval=[0.0, horizon])
             if len(r.t) == 0:
                 break
             ycur = r.y[-1].copy()

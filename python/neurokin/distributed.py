@@ -25,6 +25,8 @@ import pickle
 import threading
 import uuid
 
+from . import _validate as V
+
 __all__ = ["execute_dask", "local_cluster"]
 
 # worker-process cache: digest -> compiled Simulator; per thread -> its workspace
@@ -47,8 +49,8 @@ def _import_distributed():
 def local_cluster(workers: int = 2, **kwargs):
     """A LocalCluster of ``workers`` single-threaded processes on 127.0.0.1, no dashboard."""
     dd = _import_distributed()
-    opts = dict(n_workers=int(workers), threads_per_worker=1, processes=True,
-                host="127.0.0.1", dashboard_address=":0", silence_logs=logging.ERROR,
+    opts = dict(n_workers=V.integer_value(workers, "workers", 1), threads_per_worker=1,
+                processes=True, host="127.0.0.1", dashboard_address=":0", silence_logs=logging.ERROR,
                 scheduler_kwargs={"dashboard": False})
     opts.update(kwargs)
     return dd.LocalCluster(**opts)
@@ -98,7 +100,7 @@ def execute_dask(sim, spec, P, Y, chunks, todo, on_done, *, client=None, workers
     cluster = None
     own_client = client is None
     if own_client:
-        cluster = local_cluster(2 if workers is None else int(workers))
+        cluster = local_cluster(2 if workers is None else workers)
         client = dd.Client(cluster)
     futures = {}
     try:

@@ -453,10 +453,14 @@ def _spec(sim, t_eval, method, rtol, atol, t_start, pnames, snames, options) -> 
     te = np.ascontiguousarray(t_eval, dtype=float)
     if te.ndim != 1 or te.size < 1:
         raise ShapeError("t_eval must be a non-empty 1-D array")
+    bad = np.flatnonzero(~np.isfinite(te))
+    if bad.size:  # before the order check: NaN compares false either way
+        raise InvalidValueError(f"t_eval must be finite (t_eval[{bad[0]}] = {te[bad[0]]})")
     if te.size > 1 and not np.all(te[1:] >= te[:-1]):
         k = int(np.flatnonzero(te[1:] < te[:-1])[0]) + 1
         raise InvalidValueError(f"t_eval must be increasing (an ensemble ends at t_eval[-1]); "
                                 f"t_eval[{k}] = {te[k]:g} after {te[k - 1]:g}")
+    max_steps, h0, hmax, max_order = V.solver_options(options)
     m = V.method_name(method)
     if m == "radau5" and sim.linear_solver == "gmres":
         raise OptionError("radau5 needs a direct linear solver (its complex systems); "
@@ -466,8 +470,7 @@ def _spec(sim, t_eval, method, rtol, atol, t_start, pnames, snames, options) -> 
     return RunSpec(
         method=m, t0=t0, t1=t1, t_eval=te, rtol=V.rtol_value(rtol),
         atol=np.ascontiguousarray(sim._atol(atol), dtype=float),
-        max_steps=int(options.get("max_steps", 500000)), h0=float(options.get("h0", 0.0)),
-        hmax=float(options.get("hmax", 0.0)), max_order=int(options.get("max_order", 5)),
+        max_steps=max_steps, h0=h0, hmax=hmax, max_order=max_order,
         nonnegative=bool(getattr(sim, "_reaction_model", False)),
         p0=np.ascontiguousarray(sim._p0, dtype=float).copy(),
         pidx=np.array([sim._pindex[k] for k in pnames], dtype=np.intp),
@@ -494,13 +497,7 @@ def _n_workers(workers) -> int:
         except AttributeError:
             n = os.cpu_count() or 1
         return max(1, min(n, 8))
-    try:
-        n = int(workers)
-    except (TypeError, ValueError):
-        raise InvalidValueError(f"workers must be a positive integer, got {workers!r}") from None
-    if n < 1:
-        raise InvalidValueError(f"workers must be >= 1, got {workers}")
-    return n
+    return V.integer_value(workers, "workers", 1)
 
 
 # ---------------------------------------------------------------------------
@@ -580,15 +577,15 @@ def run_ensemble(sim, parameters=None, t_eval=None, *, method="bdf", rtol=1e-6, 
     spec = _spec(sim, t_eval, method, rtol, atol, t_start, pnames, snames, options)
     members = P.shape[0]
     T, n = spec.t_eval.shape[0], len(sim.names)
-    if chunk_size is None:
-        chunk_size = default_chunk_size(members, T * n * 8)
-    elif int(chunk_size) < 1:
-        raise InvalidValueError(f"chunk_size must be >= 1, got {chunk_size}")
-    chunk_size = int(chunk_size)
+    chunk_size = (default_chunk_size(members, T * n * 8) if chunk_size is None
+                  else V.integer_value(chunk_size, "chunk_size", 1))
     chunks = _chunks(members, chunk_size)
 
     sink = None
     if out is not None:
+        if not isinstance(out, (str, os.PathLike)):
+            raise InvalidValueError(f"out must be the path of a Zarr store (str or "
+                                    f"os.PathLike), got {out!r}")
         if members == 0:
             raise InvalidValueError("an empty ensemble has nothing to write to out=")
         sink = _ZarrSink.open(out, sim, spec, pnames, P, snames, Y, chunk_size)
@@ -657,13 +654,14 @@ def run_steady_state_ensemble(sim, parameters=None, *, initial=None, workers=Non
     Jacobians, so threads overlap only partly (the presimulations release the
     GIL); results do not depend on the worker count.
     """
-    from .analysis import steady_state
+    from .analysis import steady_state, steady_state_settings
+    steady_state_settings(sim, options)  # bad options fail the call, not each member
     pnames, P, snames, Y = member_tables(sim, parameters, initial)
     members, n = P.shape[0], len(sim.names)
     laws = sim.conservation_laws()
-    if chunk_size is None:
-        chunk_size = default_chunk_size(members, n * 8)
-    chunks = _chunks(members, int(chunk_size))
+    chunk_size = (default_chunk_size(members, n * 8) if chunk_size is None
+                  else V.integer_value(chunk_size, "chunk_size", 1))
+    chunks = _chunks(members, chunk_size)
     states = np.full((members, n), np.nan)
     converged = np.zeros(members, dtype=bool)
     stable = np.zeros(members, dtype=bool)
@@ -686,8 +684,6 @@ def run_steady_state_ensemble(sim, parameters=None, *, initial=None, workers=Non
                 rows.append((np.asarray(ss.y, dtype=float), bool(ss.converged),
                              bool(ss.stable), float(ss.residual_norm), ss.method))
             except (NeurokinError, ArithmeticError, np.linalg.LinAlgError) as e:
-                if isinstance(e, OptionError):
-                    raise
                 rows.append((None, False, False, np.nan, f"error: {e}"))
         return rows
 

@@ -34,6 +34,7 @@ import math
 import numpy as np
 
 from . import expr as E
+from . import _validate as V
 from .errors import SolverError
 
 __all__ = ["simulate_with_events"]
@@ -99,9 +100,7 @@ def simulate_with_events(sim, t0, t1, t_eval, method, rtol, atol, y0, p, options
     y = np.array(y0, dtype=float, copy=True)
     p = np.array(p, dtype=float, copy=True)
     mcode = METHODS[method]
-    max_steps = int(options.get("max_steps", 500000))
-    h0 = float(options.get("h0", 0.0))
-    hmax = float(options.get("hmax", 0.0))
+    max_steps, h0, hmax, max_order = V.solver_options(options)
     if "hmax" not in options:
         # roots are looked for at step ends: a trigger that flips and flips back
         # within one step is missed, so steps never span more than one output
@@ -111,7 +110,6 @@ def simulate_with_events(sim, t0, t1, t_eval, method, rtol, atol, y0, p, options
             hmax = max(float(np.min(np.abs(np.diff(t_eval)))), 1e-6 * span)
         else:
             hmax = span / 100.0
-    max_order = int(options.get("max_order", 5))
     runner = sim._runner
     dir_ = 1.0 if t1 > t0 else -1.0
 

@@ -88,11 +88,10 @@ def solve_ivp(fun, t_span, y0, method="BDF", t_eval=None, dense_output=False, ev
             raise ShapeError(f"jac must have shape ({n}, {n}), got {J.shape}")
     ode = PyODE(fun, n, jac, tuple(args or ()))
     m = _METHODS[method]
-    t, yy, code, stats = ode.run(
-        METHODS[m], t0, t1, y, te, r, a, int(options.get("max_steps", 500000)),
-        float(options.get("first_step") or 0.0), float(options.get("max_step", 0.0) or 0.0)
-        if np.isfinite(options.get("max_step", np.inf)) else 0.0,
-        int(options.get("max_order", 5)))
+    max_steps, h0, hmax, max_order = V.solver_options(
+        options, ("max_steps", "first_step", "max_step", "max_order"))
+    t, yy, code, stats = ode.run(METHODS[m], t0, t1, y, te, r, a, max_steps, h0, hmax,
+                                 max_order)
     ok = code in (0, 1)
     msg = ("The solver successfully reached the end of the integration interval."
            if ok else f"{status_message(code)} (last point t={t[-1]:g})")

@@ -1,6 +1,7 @@
 """Simulator: a compiled, stateful runner of one Model."""
 from __future__ import annotations
 
+import numbers
 import threading
 
 import numpy as np
@@ -91,7 +92,8 @@ class Simulator:
     def _atol(self, atol) -> np.ndarray:
         """Absolute tolerances per state: a scalar is multiplied by the
         model's ``atol_scale`` factors; arrays and dicts are taken as given."""
-        if isinstance(atol, float):
+        if isinstance(atol, numbers.Real) and not isinstance(atol, (bool, np.bool_)):
+            atol = float(atol)  # any real scalar (1, np.float32) is scaled, as 1.0 is
             a = self._atol_cache.get(atol)
             if a is None:
                 a = V.atol_array(atol, len(self.names))
@@ -145,6 +147,7 @@ class Simulator:
         """
         if options:
             V.check_options(options, _SIM_OPTIONS, "Simulator.simulate")
+        max_steps, h0, hmax, max_order = V.solver_options(options)
         m = V.method_name(method)
         if m == "radau5" and self.linear_solver == "gmres":
             raise V.OptionError("radau5 needs a direct linear solver (its complex systems); "
@@ -162,9 +165,7 @@ class Simulator:
         with self._lock:
             t, y, code, stats = self._runner.run(
                 METHODS[m], t0, t1, y0, p, te, r, a,
-                int(options.get("max_steps", 500000)), float(options.get("h0", 0.0)),
-                float(options.get("hmax", 0.0)), int(options.get("max_order", 5)),
-                False, self._reaction_model)
+                max_steps, h0, hmax, max_order, False, self._reaction_model)
             obs = self._runner.observe(t, y, p) if self.observable_names else None
         res = _result(t, y, self.names, stats, code, m, t1, self.observable_names, obs)
         res.parameter_values = (self._pnames, p)
