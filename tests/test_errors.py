@@ -208,3 +208,24 @@ def test_result_unknown_column():
 def test_simulator_needs_a_model():
     with pytest.raises(TypeError):
         nk.Simulator({"x": "-x"})
+
+
+def test_model_copies_check_their_values():
+    m = sim().model
+    with pytest.raises(nk.InvalidValueError, match="initial value of 'x' must be a number"):
+        m.with_initial({"x": "a"})
+    with pytest.raises(nk.InvalidValueError, match="parameter 'k' must be a number"):
+        m.with_parameters({"k": "fast"})
+    assert m.with_parameters({"k": 2}).parameters["k"] == 2.0
+
+
+@pytest.mark.parametrize("kw,match", [(dict(y="a"), "state must be numbers"),
+                                      (dict(y=[math.nan]), "state must be finite: 'x'"),
+                                      (dict(t=math.nan), "t must be a finite number"),
+                                      (dict(t="now"), "t must be a finite number")])
+def test_rhs_and_jacobian_check_state_and_time(kw, match):
+    s = sim()
+    with pytest.raises(nk.InvalidValueError, match=match):
+        s.rhs(**kw)
+    with pytest.raises(nk.InvalidValueError, match=match):
+        s.jacobian(**kw)

@@ -390,9 +390,11 @@ class Model:
         for k in values:
             if k not in known and k not in comp:
                 raise UnknownNameError(_unknown(k, "parameter", list(known)))
-        params = tuple(replace(p, value=float(values[p.id])) if p.id in values else p
+        def num(k, what):
+            return _check_number(values[k], f"{what} {k!r}")
+        params = tuple(replace(p, value=num(p.id, "parameter")) if p.id in values else p
                        for p in self.parameters_)
-        comps = tuple(replace(c, size=float(values[c.id])) if c.id in values else c
+        comps = tuple(replace(c, size=num(c.id, "size of compartment")) if c.id in values else c
                       for c in self.compartments)
         return replace(self, parameters_=params, compartments=comps)
 
@@ -402,8 +404,8 @@ class Model:
         for k in values:
             if k not in known:
                 raise UnknownNameError(_unknown(k, "species", list(known)))
-        sp = tuple(replace(s, initial=float(values[s.id])) if s.id in values else s
-                   for s in self.species)
+        sp = tuple(replace(s, initial=_check_number(values[s.id], f"initial value of {s.id!r}"))
+                   if s.id in values else s for s in self.species)
         return replace(self, species=sp)
 
     def describe(self):

@@ -1,6 +1,7 @@
 """Simulator: a compiled, stateful runner of one Model."""
 from __future__ import annotations
 
+import math
 import numbers
 import threading
 
@@ -175,20 +176,40 @@ class Simulator:
         """The right-hand side f(t, y) (state defaults to the model's initial state)."""
         yv = self._y0 if y is None else self._vector(y)
         with self._lock:
-            return self._runner.rhs(float(t), yv, self._params(parameters))
+            return self._runner.rhs(self._time(t), yv, self._params(parameters))
 
     def jacobian(self, y=None, t: float = 0.0, parameters: dict | None = None) -> np.ndarray:
         """The analytic Jacobian df/dy as a dense (n, n) array."""
         yv = self._y0 if y is None else self._vector(y)
         with self._lock:
-            return np.ascontiguousarray(self._runner.jac(float(t), yv, self._params(parameters)))
+            return np.ascontiguousarray(self._runner.jac(self._time(t), yv,
+                                                         self._params(parameters)))
+
+    @staticmethod
+    def _time(t) -> float:
+        try:
+            x = math.nan if isinstance(t, (str, bytes)) else float(t)
+        except (TypeError, ValueError):
+            x = math.nan
+        if not math.isfinite(x):
+            raise V.InvalidValueError(f"t must be a finite number, got {t!r}")
+        return x
 
     def _vector(self, y) -> np.ndarray:
         if isinstance(y, dict):
             return V.overrides(y, self._y0, self._sindex, "species", allow_negative=True)
-        v = np.ascontiguousarray(y, dtype=float)
+        try:
+            v = np.ascontiguousarray(y, dtype=float)
+        except (TypeError, ValueError):
+            raise V.InvalidValueError(f"state must be numbers (an array of "
+                                      f"{len(self.names)} or a dict by species), "
+                                      f"got {y!r}") from None
         if v.shape != (len(self.names),):
             raise V.ShapeError(f"state must have shape ({len(self.names)},), got {v.shape}")
+        bad = np.flatnonzero(~np.isfinite(v))
+        if bad.size:
+            raise V.InvalidValueError(f"state must be finite: {self.names[bad[0]]!r} "
+                                      f"is {v[bad[0]]}")
         return v
 
     @property
