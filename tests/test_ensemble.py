@@ -305,6 +305,53 @@ def test_stream_to_zarr_and_resume_after_interruption(rob, rob_params, tmp_path)
     np.testing.assert_array_equal(back.parameters, ref.parameters)
 
 
+RESUME_SCRIPT = """
+import sys, numpy as np, neurokin as nk
+from neurokin import models
+sim = nk.Simulator(models.serotonin())
+rng = np.random.default_rng(5)
+par = {p: sim.model.parameters[p] * rng.lognormal(0, 0.2, 24) for p in ("Vmax_TPH", "Vmax_SERT")}
+def stop(done, total):
+    if sys.argv[2] == "interrupt" and done >= 8:
+        raise KeyboardInterrupt
+try:
+    ens = sim.ensemble(par, np.linspace(0, 5, 6), chunk_size=4, workers=1, out=sys.argv[1],
+                       progress=stop)
+except KeyboardInterrupt:
+    print("interrupted")
+else:
+    print(ens.info["chunks_skipped"], ens.info["chunks_computed"])
+    np.save(sys.argv[1] + ".npy", np.asarray(ens.y))
+"""
+
+
+def test_store_resumes_in_another_process(tmp_path):
+    # The interrupted run and its resumption are different processes, with
+    # different string hashing: the store's fingerprint must not depend on it.
+    import os
+    import subprocess
+    import sys
+    pytest.importorskip("zarr")
+    script = tmp_path / "resume.py"
+    script.write_text(RESUME_SCRIPT)
+    path = str(tmp_path / "ens.zarr")
+
+    def run(mode, seed):
+        env = dict(os.environ, PYTHONHASHSEED=str(seed))
+        out = subprocess.run([sys.executable, str(script), path, mode], env=env,
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        return out.stdout.split()
+
+    assert run("interrupt", 1) == ["interrupted"]
+    assert run("resume", 2) == ["2", "4"]        # 2 of 6 chunks kept, 4 computed
+    resumed = np.load(path + ".npy")
+    fresh_path = str(tmp_path / "fresh.zarr")
+    path = fresh_path
+    assert run("resume", 3) == ["0", "6"]
+    assert np.array_equal(resumed, np.load(fresh_path + ".npy"))
+
+
 def test_store_of_another_ensemble_is_not_overwritten(rob, rob_params, tmp_path):
     pytest.importorskip("zarr")
     path = tmp_path / "ens.zarr"

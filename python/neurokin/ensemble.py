@@ -51,7 +51,7 @@ import os
 import pickle
 import threading
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -722,8 +722,13 @@ def _create(group, name, *, shape, chunks, dtype, fill_value):
 
 
 def model_digest(sim) -> str:
-    """sha256 of the pickled model description and linear solver."""
-    return hashlib.sha256(pickle.dumps((sim.model, sim.linear_solver), protocol=4)).hexdigest()
+    """sha256 of the model description (its compared fields, pickled) and the
+    linear solver: the same in every process, so a store written by one run is
+    recognised by the next.  (The model's parse cache is left out: it holds a
+    set, whose pickled order changes with each process's string hashing.)"""
+    m = sim.model
+    desc = tuple((f.name, getattr(m, f.name)) for f in fields(m) if f.compare)
+    return hashlib.sha256(pickle.dumps((desc, sim.linear_solver), protocol=4)).hexdigest()
 
 
 class _ZarrSink:
