@@ -5,6 +5,7 @@ import csv
 import importlib.util
 import io
 
+import numpy as np
 import pytest
 
 from neurokin.cli import main
@@ -120,3 +121,88 @@ def test_bad_options_exit_2_with_one_line(argv, needle, capsys):
     err = capsys.readouterr().err.strip()
     assert needle in err
     assert len(err.splitlines()) == 1
+
+
+# -- neurokin ensemble -------------------------------------------------------------------
+def _ens(argv, capsys):
+    rc = main(["ensemble", "--module", "serotonin"] + argv)
+    cap = capsys.readouterr()
+    return rc, _csv(cap.out) if cap.out else None, cap.err
+
+
+def test_ensemble_population_of_time_courses(capsys):
+    import neurokin as nk
+    rc, rows, err = _ens(["--members", "40", "--sigma", "0.3", "--seed", "7", "--t-end", "2",
+                          "--points", "3", "--summary", "eht", "--progress", "off"], capsys)
+    assert rc == 0 and "40 members" in err and "40 ok, 0 failed" in err
+    assert "eht at the end: median" in err
+    head, body = rows[0], rows[1:]
+    assert head[:2] == ["member", "time"] and "status" in head and "eht" in head
+    assert len(body) == 40 * 3                             # long table: members x times
+    model = nk.models.serotonin()
+    varied = head[2:head.index("status")]
+    # the default population varies the capacities, each by its own lognormal factor
+    assert "Vmax_SERT" in varied and "Vmax_MAO" in varied and "Km_SERT" not in varied
+    rows0 = [r for r in body if r[1] == "0.0"]
+    f = np.array([[float(r[2 + j]) / model.parameters[p] for j, p in enumerate(varied)]
+                  for r in rows0])
+    assert (f > 0).all() and abs(np.log(f).std() - 0.3) < 0.06
+    assert len({r[2] for r in rows0}) == 40                # members differ
+    # the same seed gives the same population, another seed another one
+    _, again, _ = _ens(["--members", "40", "--sigma", "0.3", "--seed", "7", "--t-end", "2",
+                        "--points", "3"], capsys)
+    _, other, _ = _ens(["--members", "40", "--sigma", "0.3", "--seed", "8", "--t-end", "2",
+                        "--points", "3"], capsys)
+    assert again == rows and other[1:] != rows[1:]
+    # each member is what sim.simulate gives for its parameters
+    sim = nk.Simulator(model)
+    last = [r for r in body if r[0] == "5" and r[1] == "2.0"][0]
+    r = sim.simulate(2.0, t_eval=[2.0], parameters={p: float(last[2 + j])
+                                                    for j, p in enumerate(varied)})
+    k = head.index("eht")
+    np.testing.assert_allclose(float(last[k]), r["eht"][-1], rtol=1e-12)
+
+
+def test_ensemble_steady_states_and_table_input(tmp_path, capsys):
+    rc, rows, err = _ens(["--members", "12", "--steady-state", "--vary", "Vmax_SERT"], capsys)
+    assert rc == 0 and "steady states" in err
+    assert rows[0][:4] == ["member", "Vmax_SERT", "converged", "stable"] and len(rows) == 13
+    assert {r[2] for r in rows[1:]} == {"True"}
+    # more SERT capacity, less extracellular 5-HT at balance
+    k = rows[0].index("eht")
+    pairs = sorted((float(r[1]), float(r[k])) for r in rows[1:])
+    assert pairs[0][1] > pairs[-1][1]
+
+    table = tmp_path / "pop.csv"
+    table.write_text("Vmax_SERT,Vmax_MAO\n1.0,2.0\n3.0,4.0\n")
+    rc, rows, _ = _ens(["--parameters", str(table), "--t-end", "1", "--points", "2"], capsys)
+    assert rc == 0 and len(rows) == 1 + 2 * 2
+    assert [(r[2], r[3]) for r in rows[1::2]] == [("1.0", "2.0"), ("3.0", "4.0")]
+
+
+def test_ensemble_to_a_zarr_store_resumes(tmp_path, capsys):
+    pytest.importorskip("zarr")
+    import neurokin as nk
+    store = tmp_path / "pop.zarr"
+    argv = ["--members", "30", "--t-end", "1", "--points", "4", "-o", str(store)]
+    rc, rows, err = _ens(argv, capsys)
+    assert rc == 0 and rows is None and str(store) in err and "resumed" not in err
+    rc, _, err = _ens(argv, capsys)
+    assert rc == 0 and "resumed:" in err                  # every chunk already there
+    ens = nk.open_ensemble(store)
+    assert ens.info["complete"] and ens.y.shape[:2] == (30, 4)
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["--members", "0"], "--members must be >= 1"),
+    (["--sigma", "-1"], "--sigma"),
+    (["--vary", "nothing*"], "no non-zero parameter"),
+    (["--summary", "zz"], "no species 'zz'"),
+    (["--points", "1"], "--points"),
+    (["--workers", "0"], "workers must be"),
+    (["--parameters", "/nonexistent/pop.csv"], "No such file"),
+])
+def test_ensemble_bad_options_exit_2(argv, needle, capsys):
+    rc, rows, err = _ens(["--members", "3"] + argv if argv[0] != "--members" else argv,
+                         capsys)
+    assert rc == 2 and needle in err and rows is None

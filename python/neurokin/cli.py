@@ -5,6 +5,8 @@
   neurokin simulate [options]    time course of the network (or a module) as CSV / Parquet
   neurokin steady-state [opts]   its steady state (balance) as CSV / Parquet
   neurokin control [opts]        control coefficients of a species (which enzymes control it)
+  neurokin ensemble [opts]       a virtual population: enzyme capacities varied lognormally,
+                                 time courses (or steady states) of every member, with progress
   neurokin robertson             Robertson's stiff kinetics vs. the published solution
 
 Model options (--ssri 0.8 --maoi 0.5 --comt-genotype Met/Met ...) are those of
@@ -93,7 +95,8 @@ def _write_table(columns, rows, output):
         except ImportError:
             raise _UsageError("neurokin: writing Parquet needs pandas and pyarrow "
                               "(pip install pandas pyarrow); or give a .csv --output") from None
-        pd.DataFrame(rows, columns=columns).to_parquet(output, index=False)
+        frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows, columns=columns)
+        frame.to_parquet(output, index=False)
         return
     import csv
     fh = sys.stdout if output == "-" else open(output, "w", newline="")
@@ -105,6 +108,23 @@ def _write_table(columns, rows, output):
     finally:
         if fh is not sys.stdout:
             fh.close()
+
+
+def _write_columns(data: dict, output):
+    """Columns (equal-length arrays) as _write_table writes rows; with pandas
+    for speed when it is installed (a population's long table has members x
+    times rows)."""
+    try:
+        import pandas as pd
+    except ImportError:
+        cols = list(data)
+        _write_table(cols, zip(*(np.asarray(data[c]).tolist() for c in cols)), output)
+        return
+    if output != "-" and output.lower().endswith((".parquet", ".pq")):
+        _write_table(list(data), pd.DataFrame(data), output)
+        return
+    pd.DataFrame(data).to_csv(sys.stdout if output == "-" else output, index=False,
+                              lineterminator="\n")
 
 
 def _fmt_csv(v):
@@ -296,6 +316,105 @@ def _cmd_control(args) -> int:
         return 0
     _write_table(["target", "parameter", "coefficient"], rows, args.output)
     return 0
+
+
+# -- ensembles (virtual populations) ---------------------------------------------------
+def _population(sim, model, args):
+    """(parameter table {name: (members,) array}, names varied): from --parameters, or
+    each parameter matched by --vary times exp(N(0, sigma^2)), independently."""
+    import fnmatch
+    if args.parameters:
+        try:
+            import pandas as pd
+        except ImportError:
+            raise _UsageError("neurokin: --parameters needs pandas (pip install pandas)") from None
+        path = args.parameters
+        table = (pd.read_parquet(path) if path.lower().endswith((".parquet", ".pq"))
+                 else pd.read_csv(path))
+        return table, list(table.columns)
+    if args.members < 1:
+        raise _UsageError(f"neurokin: --members must be >= 1, got {args.members}")
+    if not (math.isfinite(args.sigma) and args.sigma >= 0):
+        raise _UsageError(f"neurokin: --sigma must be a finite number >= 0, got {args.sigma:g}")
+    from .balance import CAPACITY_PREFIXES
+    values = model.parameters
+
+    def chosen(p):
+        leaf = p.rsplit(".", 1)[-1]
+        if not args.vary:   # the capacities, as `neurokin demo` ranks them
+            return leaf.startswith(CAPACITY_PREFIXES)
+        return any(fnmatch.fnmatchcase(p, pat) or fnmatch.fnmatchcase(leaf, pat)
+                   for pat in args.vary)
+    names = [p for p in model.parameter_names if values[p] != 0 and chosen(p)]
+    if not names:
+        raise _UsageError(f"neurokin: no non-zero parameter of {model.name!r} matches "
+                          f"--vary {' '.join(args.vary or CAPACITY_PREFIXES)}")
+    rng = np.random.default_rng(args.seed)
+    return {p: values[p] * rng.lognormal(0.0, args.sigma, args.members) for p in names}, names
+
+
+def _cmd_ensemble(args) -> int:
+    from . import Simulator
+    model = _build(args)
+    sim = Simulator(model)
+    for sid in (args.summary or []):
+        if sid not in sim._sindex:
+            raise _UsageError(f"neurokin: --summary: no species {sid!r} in {model.name!r}")
+    table, varied = _population(sim, model, args)
+    progress = args.progress == "on" or (args.progress == "auto" and sys.stderr.isatty())
+    started = time.perf_counter()
+    if args.steady_state:
+        ens = sim.steady_state_ensemble(table, workers=args.workers, progress=progress)
+        elapsed = time.perf_counter() - started
+        ok = np.asarray(ens.converged)
+        final = np.asarray(ens.states)
+        data = {"member": np.arange(len(ok))}
+        data.update((p, ens.parameters[:, j]) for j, p in enumerate(varied))
+        data.update(converged=ok, stable=np.asarray(ens.stable))
+        data.update((s, final[:, j]) for j, s in enumerate(sim.names))
+        what = "steady states"
+    else:
+        t0, t1 = 0.0, float(args.t_end)
+        if not (math.isfinite(t1) and t1 > t0):
+            raise _UsageError(f"neurokin: --t-end must be > 0, got {t1:g}")
+        if args.points < 2:
+            raise _UsageError(f"neurokin: --points must be >= 2, got {args.points}")
+        grid = np.linspace(t0, t1, args.points)
+        store = args.output if args.output.lower().endswith(".zarr") else None
+        ens = sim.ensemble(table, t_eval=grid, method=args.method, rtol=args.rtol,
+                           atol=args.atol, workers=args.workers, backend=args.backend,
+                           progress=progress, out=store)
+        elapsed = time.perf_counter() - started
+        ok = np.asarray(ens.status) == 0
+        final = np.asarray(ens.y[:, -1, :])
+        what = f"time courses to t={t1:g}"
+        data = None
+        if store is None:   # the long table: one row per (member, time)
+            y = np.asarray(ens.y)
+            m, k = y.shape[:2]
+            data = {"member": np.repeat(np.arange(m), k), "time": np.tile(ens.t, m)}
+            data.update((p, np.repeat(ens.parameters[:, j], k)) for j, p in enumerate(varied))
+            data["status"] = np.repeat(np.asarray(ens.status), k)
+            data.update((s, y[:, :, j].reshape(-1)) for j, s in enumerate(sim.names))
+    if data is not None:
+        _write_columns(data, args.output)
+    where = "stdout" if args.output == "-" else args.output
+    members = len(ok)
+    _info(f"neurokin: {model.name}: {members} members ({len(varied)} parameters varied), "
+          f"{what} in {elapsed:.2f} s ({members / max(elapsed, 1e-9):.0f} members/s) -> "
+          f"{where}; {int(ok.sum())} ok, {members - int(ok.sum())} failed")
+    skipped = getattr(ens, "info", {}).get("chunks_skipped", 0)
+    if skipped:
+        _info(f"  resumed: {skipped} of {ens.info['chunks']} chunks were already in the store")
+    for sid in (args.summary or []):
+        x = final[ok, sim._sindex[sid]]
+        if x.size:
+            q = np.percentile(x, [5, 50, 95])
+            _info(f"  {sid} at the end: median {q[1]:.4g}, 5-95% {q[0]:.4g} - {q[2]:.4g}")
+    if not args.steady_state:
+        for i, name, msg in ens.failures()[:5]:
+            _info(f"  member {i} failed: {name}: {msg}")
+    return 0 if ok.all() else 1
 
 
 def _short(text: str, n: int) -> str:
@@ -514,6 +633,14 @@ def _robertson(args) -> int:
 
 
 # -- parser -----------------------------------------------------------------------------------
+def _add_integration_flags(p, points: int, points_help: str):
+    p.add_argument("--t-end", type=_number, default=24.0, help="end time, h (default 24)")
+    p.add_argument("--points", type=int, default=points, help=points_help)
+    p.add_argument("--method", default="bdf", help="bdf (default) or radau5")
+    p.add_argument("--rtol", type=_number, default=1e-6)
+    p.add_argument("--atol", type=_number, default=1e-12)
+
+
 def _parser():
     p = _Parser(prog="neurokin", description=__doc__,
                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -536,13 +663,8 @@ def _parser():
 
     s = sub.add_parser("simulate", help="time course as CSV (or Parquet)")
     _add_model_flags(s)
-    s.add_argument("--t-end", type=_number, default=24.0, help="end time, h (default 24)")
+    _add_integration_flags(s, 101, "output points, evenly spaced (default 101; 0: every step)")
     s.add_argument("--t-start", type=_number, default=0.0, help="start time, h (default 0)")
-    s.add_argument("--points", type=int, default=101,
-                   help="output points, evenly spaced (default 101; 0: every step)")
-    s.add_argument("--method", default="bdf", help="bdf (default) or radau5")
-    s.add_argument("--rtol", type=_number, default=1e-6)
-    s.add_argument("--atol", type=_number, default=1e-12)
     s.add_argument("--from-steady-state", action="store_true",
                    help="start at the model's steady state instead of its initial state")
     s.add_argument("--readouts", action="store_true",
@@ -569,6 +691,34 @@ def _parser():
                    help="write a tidy CSV / Parquet (target, parameter, coefficient) "
                         "instead of printing")
 
+    e = sub.add_parser("ensemble", help="a virtual population: parameters varied "
+                                        "lognormally, every member simulated")
+    _add_model_flags(e)
+    g = e.add_argument_group("population")
+    g.add_argument("--members", type=int, default=1000, help="members (default 1000)")
+    g.add_argument("--sigma", type=_number, default=0.2,
+                   help="lognormal sigma of each varied parameter's factor (default 0.2)")
+    g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    g.add_argument("--vary", nargs="+", metavar="PATTERN",
+                   help="parameters to vary, names or patterns (da.Vmax_*, *SERT*); default: "
+                        "the enzyme and transporter capacities (Vmax*, V_*, Vf*, Vb*, kcat*)")
+    g.add_argument("--parameters", metavar="TABLE",
+                   help="instead: a CSV / Parquet table, one row per member, columns by "
+                        "parameter name")
+    e.add_argument("--steady-state", action="store_true",
+                   help="each member's steady state instead of its time course")
+    _add_integration_flags(e, 25, "output points from 0 to --t-end (default 25)")
+    e.add_argument("--workers", type=int, default=None, help="threads (default: the cores)")
+    e.add_argument("--backend", choices=("threads", "dask"), default="threads",
+                   help="threads (default) or dask (a LocalCluster of --workers processes)")
+    e.add_argument("--summary", nargs="+", metavar="SPECIES",
+                   help="print the median and 5-95%% range at the end of these species")
+    e.add_argument("--progress", choices=("auto", "on", "off"), default="auto",
+                   help="progress bar on stderr (auto: when stderr is a terminal)")
+    e.add_argument("-o", "--output", default="-",
+                   help="long CSV (member, time, parameters, status, species), *.parquet, "
+                        "*.zarr (a store: an interrupted run resumes), or - (default)")
+
     sub.add_parser("robertson", help="Robertson's stiff kinetics vs. the published solution")
     return p
 
@@ -594,7 +744,7 @@ def main(argv=None) -> int:
                 args.target = (["ht.eht", "da.eda"] if args.module == "network"
                                else None)
         return {"simulate": _cmd_simulate, "steady-state": _cmd_steady_state,
-                "control": _cmd_control}[cmd](args)
+                "control": _cmd_control, "ensemble": _cmd_ensemble}[cmd](args)
     except _UsageError as exc:
         print(str(exc), file=sys.stderr)
         return 2
