@@ -84,6 +84,15 @@ def test_dataframe_dict_and_bare_array_agree(rob, rob_params):
     assert c.varied == list(rob._pnames)
 
 
+def test_a_stray_column_is_named_before_its_values(rob, rob_params):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(dict(rob_params, patient=[f"p{i}" for i in range(37)]))
+    with pytest.raises(nk.UnknownNameError, match="unknown parameter 'patient'"):
+        rob.ensemble(frame, T_EVAL, **OPTS)
+    with pytest.raises(nk.InvalidValueError, match="parameter 'k1' must be numbers"):
+        rob.ensemble(dict(rob_params, k1=["fast"] * 37), T_EVAL, **OPTS)
+
+
 def test_scalars_in_a_dict_are_shared(rob, rob_params):
     a = rob.ensemble({"k1": rob_params["k1"], "k3": 2e4}, T_EVAL, **OPTS)
     b = rob.ensemble({"k1": rob_params["k1"], "k3": np.full(37, 2e4)}, T_EVAL, **OPTS)

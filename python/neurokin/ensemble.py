@@ -239,31 +239,32 @@ def _columns(data, kind: str, order: list, index: dict):
     """
     if data is None:
         return [], []
-    if _is_frame(data):
-        names = [str(c) for c in data.columns]
-        cols = [_as_float(data[c].to_numpy(), kind, c) for c in data.columns]
-    elif isinstance(data, dict):
-        names = [str(k) for k in data]
+    if _is_frame(data) or isinstance(data, dict):
+        keys = list(data.columns) if _is_frame(data) else list(data)
+        names = [str(k) for k in keys]
+        _check_names(names, kind, index)   # before the values: a stray column is named
         cols = []
-        for k, v in data.items():
-            a = _as_float(v, kind, k)
+        for k, name in zip(keys, names):
+            v = data[k].to_numpy() if _is_frame(data) else data[k]
+            a = _as_float(v, kind, name)
             if a.ndim > 1:
-                raise ShapeError(f"ensemble {kind} {k!r} must be a scalar or a 1-D array, "
+                raise ShapeError(f"ensemble {kind} {name!r} must be a scalar or a 1-D array, "
                                  f"got shape {a.shape}")
             cols.append(a)
-    else:
-        a = _as_float(data, kind, "array")
-        if a.ndim != 2 or a.shape[1] != len(order):
-            raise ShapeError(f"a bare {kind} array must be (members, {len(order)}) with "
-                             f"columns in the order {order}; got shape {a.shape}")
-        names = list(order)
-        cols = [a[:, j] for j in range(a.shape[1])]
+        return names, cols
+    a = _as_float(data, kind, "array")
+    if a.ndim != 2 or a.shape[1] != len(order):
+        raise ShapeError(f"a bare {kind} array must be (members, {len(order)}) with "
+                         f"columns in the order {order}; got shape {a.shape}")
+    return list(order), [a[:, j] for j in range(a.shape[1])]
+
+
+def _check_names(names: list, kind: str, index: dict) -> None:
     if len(set(names)) != len(names):
         raise InvalidValueError(f"ensemble {kind} names repeat: {names}")
     for k in names:
         if k not in index:
             raise _unknown(k, index, kind)
-    return names, cols
 
 
 def _member_count(*column_lists) -> int:
