@@ -224,9 +224,17 @@ LONG = dict(t_eval=[0.0, 1e9], hmax=1e-3, max_steps=10**13)
 
 def interrupt_after(delay, how):
     if how == "interrupt_main":
+        # interrupt_main does nothing while SIGINT is ignored, as it is for a
+        # job started in the background by a non-interactive shell (`cmd &`):
+        # Python then keeps SIG_IGN.  Install Python's own handler for the test.
+        old_int = signal.signal(signal.SIGINT, signal.default_int_handler)
         timer = threading.Timer(delay, _thread.interrupt_main)
         timer.start()
-        return timer.cancel
+
+        def cancel_timer():
+            timer.cancel()
+            signal.signal(signal.SIGINT, old_int)
+        return cancel_timer
     if not hasattr(signal, "setitimer"):
         pytest.skip("no setitimer")
 

@@ -19,7 +19,6 @@ after it.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import pickle
 import threading
@@ -50,8 +49,8 @@ def local_cluster(workers: int = 2, **kwargs):
     """A LocalCluster of ``workers`` single-threaded processes on 127.0.0.1, no dashboard."""
     dd = _import_distributed()
     opts = dict(n_workers=V.integer_value(workers, "workers", 1), threads_per_worker=1,
-                processes=True, host="127.0.0.1", dashboard_address=":0", silence_logs=logging.ERROR,
-                scheduler_kwargs={"dashboard": False})
+                processes=True, host="127.0.0.1", dashboard_address=":0",
+                silence_logs=logging.ERROR, scheduler_kwargs={"dashboard": False})
     opts.update(kwargs)
     return dd.LocalCluster(**opts)
 
@@ -95,8 +94,9 @@ def execute_dask(sim, spec, P, Y, chunks, todo, on_done, *, client=None, workers
     Returns the number of workers used.
     """
     dd = _import_distributed()
+    from .ensemble import model_digest
     payload = pickle.dumps((sim.model, sim.linear_solver), protocol=pickle.HIGHEST_PROTOCOL)
-    digest = hashlib.sha256(payload).hexdigest()
+    digest = model_digest(sim)  # the same in every client process: one compile per worker
     cluster = None
     own_client = client is None
     if own_client:
