@@ -88,6 +88,15 @@ cdef dict _stats_dict(nk_stats *s):
     }
 
 
+# One rhs or Jacobian of a small model takes about a microsecond: releasing
+# the GIL for it only hands the GIL to a waiting thread and back (two context
+# switches per call), which made threaded steady-state ensembles, whose
+# Newton iterations call these, slower with 2 threads than with 1.  Larger
+# models release it.
+cdef enum:
+    _NOGIL_MIN_STATES = 200
+
+
 cdef class _Interrupt:
     """Holds an exception raised by Python code called back from C."""
     cdef public object exc
@@ -255,8 +264,11 @@ cdef class ModelRunner:
             raise ShapeError(f"y must have length {self.model.n_y}")
         out = np.empty(self.model.n_y)
         cdef double[::1] o = out
-        with nogil:
+        if self.model.n_y < _NOGIL_MIN_STATES:
             nk_model_rhs(t, &y[0], &o[0], &self.ctx)
+        else:
+            with nogil:
+                nk_model_rhs(t, &y[0], &o[0], &self.ctx)
         return out
 
     def jac(self, double t, const double[::1] y, const double[::1] p):
@@ -267,8 +279,11 @@ cdef class ModelRunner:
         cdef int n = self.model.n_y
         J = np.empty((n, n), order="F")
         cdef double[::1, :] Jv = J
-        with nogil:
+        if self.model.n_y < _NOGIL_MIN_STATES:
             nk_model_jac_dense(t, &y[0], NULL, &Jv[0, 0], &self.ctx)
+        else:
+            with nogil:
+                nk_model_jac_dense(t, &y[0], NULL, &Jv[0, 0], &self.ctx)
         return J
 
     def run(self, int method, double t0, double t_end, const double[::1] y0,

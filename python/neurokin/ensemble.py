@@ -652,8 +652,12 @@ def run_steady_state_ensemble(sim, parameters=None, *, initial=None, workers=Non
     ``methods``.
 
     Newton's iterations run in Python around C right-hand sides and
-    Jacobians, so threads overlap only partly (the presimulations release the
-    GIL); results do not depend on the worker count.
+    Jacobians (and numpy's LAPACK, which releases the GIL for microseconds at
+    a time), so threads do not speed them up: measured on the built-in
+    modules, 2 threads gave 0.6-0.75x the members/s of 1.  ``workers``
+    therefore defaults to 1 here; more threads pay off only when long
+    presimulations (C, GIL released) dominate.  Results do not depend on the
+    worker count.
     """
     from .analysis import steady_state, steady_state_settings
     steady_state_settings(sim, options)  # bad options fail the call, not each member
@@ -698,7 +702,8 @@ def run_steady_state_ensemble(sim, parameters=None, *, initial=None, workers=Non
 
     with progress_bar(members, progress, "steady states") as bar:
         _execute_threads(work, list(range(len(chunks))),
-                         min(_n_workers(workers), max(1, len(chunks))), on_done)
+                         min(1 if workers is None else _n_workers(workers),
+                             max(1, len(chunks))), on_done)
     return SteadyStateEnsemble(states, converged, stable, resid, list(sim.names), P, pnames,
                                Y, snames, methods)
 
