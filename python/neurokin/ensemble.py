@@ -594,7 +594,10 @@ def run_ensemble(sim, parameters=None, t_eval=None, *, method="bdf", rtol=1e-6, 
         y_all, status, counts = None, None, None
     else:
         todo = list(range(len(chunks)))
-        y_all = np.full((members, T, n), np.nan)
+        # every chunk's rows are assigned in on_done (a chunk that raises
+        # fails the call), so no NaN prefill: for 10,000 HIRES members it
+        # was 10-70 ms in this thread before the workers started
+        y_all = np.empty((members, T, n))
         status = np.zeros(members, dtype=np.int32)
         counts = np.full((members, len(ENSEMBLE_COUNTERS)), -1, dtype=np.int64)
 
