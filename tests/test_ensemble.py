@@ -370,6 +370,24 @@ def test_store_of_another_ensemble_is_not_overwritten(rob, rob_params, tmp_path)
         rob.ensemble(other, T_EVAL, chunk_size=5, out=path, **OPTS)
 
 
+def test_a_path_holding_something_else_is_refused(rob, rob_params, tmp_path):
+    zarr = pytest.importorskip("zarr")
+    a_file = tmp_path / "file.zarr"
+    a_file.write_text("not a store")
+    a_dir = tmp_path / "dir.zarr"
+    a_dir.mkdir()
+    (a_dir / "notes.txt").write_text("mine")
+    other = tmp_path / "other.zarr"
+    zarr.open_group(str(other), mode="w").attrs["owner"] = "another tool"
+    for path in (a_file, a_dir, other):
+        with pytest.raises(nk.InvalidValueError, match="is not a neurokin ensemble store"):
+            rob.ensemble(rob_params, T_EVAL, out=path, **OPTS)
+        with pytest.raises(nk.InvalidValueError, match="is not a neurokin ensemble store"):
+            open_ensemble(path)
+    assert a_file.read_text() == "not a store" and (a_dir / "notes.txt").exists()
+    assert dict(zarr.open_group(str(other), mode="r").attrs) == {"owner": "another tool"}
+
+
 def test_uninterrupted_stream_equals_in_memory(rob, rob_params, tmp_path):
     pytest.importorskip("zarr")
     ref = rob.ensemble(rob_params, T_EVAL, **OPTS)

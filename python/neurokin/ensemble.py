@@ -769,7 +769,7 @@ class _ZarrSink:
         path = Path(path)
         members, T, n = P.shape[0], spec.t_eval.shape[0], len(sim.names)
         if path.exists():
-            group = zarr.open_group(str(path), mode="r+")
+            group = _store_group(zarr, path, "r+")
             old = group.attrs.get("neurokin_fingerprint")
             if old != fp:
                 raise InvalidValueError(
@@ -822,6 +822,20 @@ def _counts_array(group, members, cs):
                    chunks=(cs, len(ENSEMBLE_COUNTERS)), dtype="i8", fill_value=-1)
 
 
+def _store_group(zarr, path: Path, mode: str):
+    """The Zarr group of an existing ensemble store at path, or a clear error
+    when the path holds something else (a file, another directory, another
+    tool's Zarr group)."""
+    try:
+        group = zarr.open_group(str(path), mode=mode)
+    except Exception:  # zarr's own errors differ between versions
+        group = None
+    if group is None or "neurokin_fingerprint" not in group.attrs or "done" not in group:
+        raise InvalidValueError(f"{path} exists and is not a neurokin ensemble store; "
+                                "remove it or choose another path")
+    return group
+
+
 def open_ensemble(path) -> EnsembleResult:
     """Reopen an ensemble store written with ``out=`` (``y`` stays on disk).
 
@@ -831,7 +845,7 @@ def open_ensemble(path) -> EnsembleResult:
     zarr = _zarr()
     if not Path(path).exists():
         raise InvalidValueError(f"no ensemble store at {path}")
-    g = zarr.open_group(str(path), mode="r")
+    g = _store_group(zarr, Path(path), "r")
     a = g.attrs
     done = np.asarray(g["done"][:], dtype=bool)
     counts = np.asarray(g["counts"][:], dtype=np.int64) if "counts" in g else None
