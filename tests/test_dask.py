@@ -151,3 +151,9 @@ def test_dask_streams_to_a_resumable_store(client, tmp_path):
     assert ens.info["chunks_skipped"] >= 2 and ens.info["chunks_computed"] <= 4
     assert np.array_equal(np.asarray(ens.y), ref.y)
     assert np.array_equal(ens.counts, ref.counts)
+
+
+def test_client_must_be_a_dask_client():
+    sim = nk.Simulator(robertson())
+    with pytest.raises(nk.OptionError, match="client must be a dask.distributed.Client, got int"):
+        sim.ensemble(params(4), T_EVAL, backend="dask", client=5, **OPTS)

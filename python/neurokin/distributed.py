@@ -99,6 +99,10 @@ def execute_dask(sim, spec, P, Y, chunks, todo, on_done, *, client=None, workers
     digest = model_digest(sim)  # the same in every client process: one compile per worker
     cluster = None
     own_client = client is None
+    if not own_client and not isinstance(client, dd.Client):
+        from .errors import OptionError
+        raise OptionError(f"client must be a dask.distributed.Client, got "
+                          f"{type(client).__name__}")
     if own_client:
         cluster = local_cluster(2 if workers is None else workers)
         client = dd.Client(cluster)
