@@ -83,6 +83,15 @@ def test_bad_shapes():
         nk.solve_ivp(lambda t, y: -y, (0, 1), [1.0], t_eval=[2.0])
 
 
+def test_non_numbers_are_named():
+    with pytest.raises(nk.InvalidValueError, match="y0 must be numbers"):
+        nk.solve_ivp(lambda t, y: -y, (0, 1), "a")
+    with pytest.raises(nk.InvalidValueError, match=r"fun\(t, y\) must return numbers"):
+        nk.solve_ivp(lambda t, y: "x", (0, 1), [1.0])
+    with pytest.raises(nk.InvalidValueError, match=r"jac\(t, y\) must return numbers"):
+        nk.solve_ivp(lambda t, y: -y, (0, 1), [1.0], jac=lambda t, y: [["a"]])
+
+
 def test_nan_rhs_fails_cleanly():
     res = nk.solve_ivp(lambda t, y: [np.nan], (0, 1), [1.0])
     assert not res.success and res.status == -1

@@ -567,7 +567,10 @@ cdef int _py_rhs(double t, const double *y, double *ydot, void *user) noexcept w
         yarr = np.empty(o.n)
         memcpy(<double *>cnp.PyArray_DATA(yarr), y, o.n * sizeof(double))
         f = o.fun(t, yarr, *o.args)
-        farr = np.asarray(f, dtype=np.float64)
+        try:
+            farr = np.asarray(f, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise InvalidValueError(f"fun(t, y) must return numbers, got {f!r}") from None
         if farr.size != o.n or (farr.ndim > 1 and farr.shape[0] != o.n):
             raise ShapeError(f"fun(t, y) must return {o.n} values, got shape {farr.shape}")
         fv = _aligned(farr.reshape(-1))
@@ -597,7 +600,10 @@ cdef int _py_jac(double t, const double *y, const double *fy, double *J, void *u
             o.n_py_jac += 1
             if hasattr(Jm, "toarray"):
                 Jm = Jm.toarray()
-            Jm = np.asarray(Jm, dtype=np.float64)
+            try:
+                Jm = np.asarray(Jm, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise InvalidValueError(f"jac(t, y) must return numbers, got {Jm!r}") from None
             if Jm.shape != (o.n, o.n):
                 raise ShapeError(f"jac(t, y) must return shape ({o.n}, {o.n}), got {Jm.shape}")
         Jv = np.require(Jm, np.float64, ["F", "A"])

@@ -71,7 +71,10 @@ def solve_ivp(fun, t_span, y0, method="BDF", t_eval=None, dense_output=False, ev
     y = np.asarray(y0)
     if np.iscomplexobj(y):
         raise InvalidValueError("complex y0 is not supported")
-    y = np.ascontiguousarray(y, dtype=float)
+    try:
+        y = np.ascontiguousarray(y, dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidValueError(f"y0 must be numbers, got {y0!r}") from None
     if y.ndim != 1 or y.size == 0:
         raise ShapeError(f"y0 must be a non-empty 1-D array, got shape {y.shape}")
     if not np.all(np.isfinite(y)):
