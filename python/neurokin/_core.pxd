@@ -91,6 +91,21 @@ cdef extern from "nk_model.h":
     int nk_model_jac_dense(double t, const double *y, const double *fy, double *J, void *user) nogil
     int nk_model_roots(double t, const double *y, double *g, void *user) nogil
 
+cdef extern from "nk_steady.h":
+    ctypedef struct nk_steady_system:
+        int n_dep
+        const int *dep
+        const double *L
+        const double *totals
+        int n_fixed
+        const int *fixed
+        const double *yfix
+        double tol
+        double step_tol
+        int max_iter
+    nk_status nk_steady_newton(const nk_ode *ode, const nk_steady_system *sys, double *y,
+                               double *work, int *piv, int *iters, int *converged) nogil
+
 cdef extern from "nk_integrator.h":
     ctypedef enum nk_method:
         NK_METHOD_BDF

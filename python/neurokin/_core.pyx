@@ -3,7 +3,8 @@
 
 Marshalling, GIL policy and error translation only: shapes and dtypes are
 checked here, the GIL is released around every call into C (callbacks into
-Python take it back), and C status codes become Python values or neurokin
+Python take it back; a single rhs or Jacobian of a small model keeps it, see
+_NOGIL_MIN_STATES), and C status codes become Python values or neurokin
 exceptions in one place (``_check``).  No algorithm lives here.
 """
 import numpy as np
@@ -285,6 +286,44 @@ cdef class ModelRunner:
             with nogil:
                 nk_model_jac_dense(t, &y[0], NULL, &Jv[0, 0], &self.ctx)
         return J
+
+    def newton_steady(self, const double[::1] y0, const double[::1] p,
+                      const int[::1] dep, const double[:, ::1] L, const double[::1] totals,
+                      const int[::1] fixed, const double[::1] yfix, double tol, int max_iter,
+                      double step_tol):
+        """Damped Newton on the reduced steady-state system (nk_steady_newton,
+        GIL released).  Returns (y, iterations, converged, singular)."""
+        self._bind(p)
+        cdef int n = self.model.n_y
+        if y0.shape[0] != n or yfix.shape[0] != n:
+            raise ShapeError(f"y must have length {n}")
+        if (L.shape[0] != dep.shape[0] or totals.shape[0] != dep.shape[0]
+                or (L.shape[0] and L.shape[1] != n)):
+            raise ShapeError("conservation matrix, totals and dependent rows do not match")
+        y = np.array(y0, dtype=np.float64)
+        work = np.empty(4 * n + n * n)
+        piv = np.empty(n, dtype=np.intc)
+        cdef double[::1] yv = y, wv = work
+        cdef int[::1] pv = piv
+        cdef nk_steady_system sys
+        sys.n_dep = dep.shape[0]
+        sys.dep = &dep[0] if dep.shape[0] else NULL
+        sys.L = &L[0, 0] if L.shape[0] else NULL
+        sys.totals = &totals[0] if totals.shape[0] else NULL
+        sys.n_fixed = fixed.shape[0]
+        sys.fixed = &fixed[0] if fixed.shape[0] else NULL
+        sys.yfix = &yfix[0]
+        sys.tol = tol
+        sys.step_tol = step_tol
+        sys.max_iter = max_iter
+        cdef int it = 0, ok = 0
+        cdef nk_status st
+        with nogil:
+            st = nk_steady_newton(&self.ode, &sys, &yv[0], &wv[0], &pv[0], &it, &ok)
+        if st == NK_SINGULAR_MATRIX:
+            return y, it, False, True
+        _check(st)
+        return y, it, ok == 1, False
 
     def run(self, int method, double t0, double t_end, const double[::1] y0,
             const double[::1] p, t_eval, double rtol, const double[::1] atol,

@@ -237,6 +237,33 @@ def _reduced_system(sim, laws: ConservationLaws, totals: np.ndarray, p, fixed, y
     return F, JF
 
 
+# Dense Newton in C up to this many states (an n x n Jacobian per iteration).
+NEWTON_C_MAX_STATES = 500
+
+
+def _newton_in_c(sim, laws, totals, p, fixed, y0, tol, max_iter, step_tol=1e-9):
+    """A function y -> (y, iterations, converged) running ``_newton`` in C
+    (src/core/nk_steady.c, the same iteration; GIL released), or None when
+    the model is too large.  The function returns None at a singular
+    Jacobian, for the Python iteration (least squares) to take over."""
+    n = len(sim.names)
+    if n == 0 or n > NEWTON_C_MAX_STATES:
+        return None
+    dep = np.asarray(laws.dependent(), dtype=np.intc)
+    L = np.ascontiguousarray(laws.matrix if dep.size else np.zeros((0, n)), dtype=float)
+    tot = np.ascontiguousarray(totals if dep.size else np.zeros(0), dtype=float)
+    fix = np.asarray(fixed, dtype=np.intc)
+    yfix = np.ascontiguousarray(y0, dtype=float)
+    runner = sim._runner
+
+    def run(y):
+        y, iters, ok, singular = runner.newton_steady(
+            np.ascontiguousarray(y, dtype=float), p, dep, L, tot, fix, yfix, tol,
+            max_iter, step_tol)
+        return None if singular else (y, iters, ok)
+    return run
+
+
 def _newton(F, JF, fnorm, y, tol, max_iter, step_tol=1e-9):
     """Damped Newton with a backtracking line search on max|F|.
 
@@ -311,6 +338,14 @@ def steady_state(sim, initial=None, parameters=None, **options):
         f = sim._runner.rhs(0.0, y, p)
         return float(np.max(np.abs(f))) if f.size else 0.0
 
+    newton_c = _newton_in_c(sim, laws, totals, p, fixed, y0, tol, max_iter)
+
+    def newton(y):
+        # C (GIL released) where it applies; the same iteration in Python at a
+        # singular Jacobian (least squares) and for models too large for dense
+        out = newton_c(y) if newton_c is not None else None
+        return out if out is not None else _newton(F, JF, fnorm, y, tol, max_iter)
+
     def acceptable(y, ok):
         # a reaction model's steady state has no negative concentrations
         return ok and (not nonneg or float(np.min(y)) >= -tol)
@@ -330,7 +365,7 @@ def steady_state(sim, initial=None, parameters=None, **options):
         return bool(np.all(np.isfinite(eig)) and (eig.size == 0 or np.all(eig.real < 0)))
 
     with sim._lock:
-        y, iters, ok = _newton(F, JF, fnorm, y0.copy(), tol, max_iter)
+        y, iters, ok = newton(y0.copy())
         ok = acceptable(y, ok)
     method = "newton"
     newton_point = (y, iters, ok)
@@ -352,7 +387,7 @@ def steady_state(sim, initial=None, parameters=None, **options):
                 break
             ycur = r.y[-1].copy()
             with sim._lock:
-                y, iters, ok = _newton(F, JF, fnorm, ycur.copy(), tol, max_iter)
+                y, iters, ok = newton(ycur.copy())
                 ok = acceptable(y, ok)
             ok = ok and is_stable(y)
             if ok or not r.success:

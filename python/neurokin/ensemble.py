@@ -654,10 +654,10 @@ def run_steady_state_ensemble(sim, parameters=None, *, initial=None, workers=Non
     search raises gets NaN states, ``converged`` False and the error in
     ``methods``.
 
-    Newton's iterations run in Python around C right-hand sides and
-    Jacobians (and numpy's LAPACK, which releases the GIL for microseconds at
-    a time), so threads do not speed them up: measured on the built-in
-    modules, 2 threads gave 0.6-0.75x the members/s of 1.  ``workers``
+    Newton's iteration runs in C with the GIL released (src/core/nk_steady.c),
+    but each member's stability check (numpy eigenvalues) and its glue run in
+    Python, so threads do not speed the ensemble up: measured on the built-in
+    modules, 2 threads gave 0.55-0.95x the members/s of 1.  ``workers``
     therefore defaults to 1 here; more threads pay off only when long
     presimulations (C, GIL released) dominate.  Results do not depend on the
     worker count.
