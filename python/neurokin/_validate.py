@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
@@ -35,17 +34,23 @@ def time_span(t_start, t_end) -> tuple:
     return t0, t1
 
 
+def number_or_nan(value) -> float:
+    """value as a float, or NaN when it is not a real number (strings, bytes
+    and bools included), for the checks below to report."""
+    if isinstance(value, (bool, np.bool_, str, bytes)):
+        return math.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
 def integer_value(value, name: str, lo: int, hi: int | None = None) -> int:
     """value as an int in [lo, hi] (hi None: no upper bound).  An integral
     float (2.0) is taken; 2.5, strings and bools are not."""
-    ok = not isinstance(value, (bool, np.bool_, str, bytes))
-    if ok and isinstance(value, numbers.Integral):
-        i = int(value)
-    elif ok and isinstance(value, numbers.Real) and float(value).is_integer():
-        i = int(value)
-    else:
-        ok = False
-    if not ok or i < lo or (hi is not None and i > hi):
+    x = number_or_nan(value)
+    i = int(value) if x.is_integer() else None
+    if i is None or i < lo or (hi is not None and i > hi):
         span = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
         raise InvalidValueError(f"{name} must be an integer {span}, got {value!r}")
     return i
@@ -55,13 +60,7 @@ def real_value(value, name: str, lo: float = 0.0, *, strict: bool = False,
                allow_inf: bool = False) -> float:
     """value as a float >= lo (> lo when strict); NaN never, inf only when
     allow_inf."""
-    if isinstance(value, (bool, np.bool_, str, bytes)):
-        x = math.nan
-    else:
-        try:
-            x = float(value)
-        except (TypeError, ValueError):
-            x = math.nan
+    x = number_or_nan(value)
     if math.isnan(x) or (math.isinf(x) and not allow_inf) or x < lo or (strict and x == lo):
         bound = f"> {lo:g}" if strict else f">= {lo:g}"
         kind = "a number" if allow_inf else "a finite number"
@@ -84,10 +83,7 @@ def solver_options(options: dict, keys=("max_steps", "h0", "hmax", "max_order"))
 
 
 def rtol_value(rtol) -> float:
-    try:
-        r = math.nan if isinstance(rtol, (str, bytes)) else float(rtol)
-    except (TypeError, ValueError):
-        r = math.nan
+    r = number_or_nan(rtol)
     if not math.isfinite(r) or not (1e-15 <= r < 1.0):
         raise InvalidValueError(f"rtol must be in [1e-15, 1), got {rtol!r}")
     return r

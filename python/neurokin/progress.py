@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
+
 from .errors import InvalidValueError
 
 __all__ = ["progress_bar", "backend"]
@@ -64,8 +66,8 @@ class progress_bar:
     """
 
     def __init__(self, total: int, enabled=False, description: str = "neurokin"):
-        if not (enabled is None or callable(enabled) or isinstance(enabled, (bool, int))
-                or type(enabled).__name__ == "bool_"):  # numpy's bool, without importing it
+        if not (enabled is None or callable(enabled)
+                or isinstance(enabled, (bool, int, np.bool_))):
             raise InvalidValueError(f"progress must be True, False or a callable "
                                     f"f(done, total), got {enabled!r}")
         self.total = int(total)

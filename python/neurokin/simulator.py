@@ -187,10 +187,7 @@ class Simulator:
 
     @staticmethod
     def _time(t) -> float:
-        try:
-            x = math.nan if isinstance(t, (str, bytes)) else float(t)
-        except (TypeError, ValueError):
-            x = math.nan
+        x = V.number_or_nan(t)
         if not math.isfinite(x):
             raise V.InvalidValueError(f"t must be a finite number, got {t!r}")
         return x
