@@ -239,9 +239,11 @@ def _reduced_system(sim, laws: ConservationLaws, totals: np.ndarray, p, fixed, y
 
 # Dense Newton in C up to this many states (an n x n Jacobian per iteration).
 NEWTON_C_MAX_STATES = 500
+# Newton's step test: |dy| <= STEP_TOL |y| + tol in every component.
+STEP_TOL = 1e-9
 
 
-def _newton_in_c(sim, laws, totals, p, fixed, y0, tol, max_iter, step_tol=1e-9):
+def _newton_in_c(sim, laws, totals, p, fixed, y0, tol, max_iter, step_tol=STEP_TOL):
     """A function y -> (y, iterations, converged) running ``_newton`` in C
     (src/core/nk_steady.c, the same iteration; GIL released), or None when
     the model is too large.  The function returns None at a singular
@@ -264,7 +266,7 @@ def _newton_in_c(sim, laws, totals, p, fixed, y0, tol, max_iter, step_tol=1e-9):
     return run
 
 
-def _newton(F, JF, fnorm, y, tol, max_iter, step_tol=1e-9):
+def _newton(F, JF, fnorm, y, tol, max_iter, step_tol=STEP_TOL):
     """Damped Newton with a backtracking line search on max|F|.
 
     Converged when the residual of the full system (``fnorm``) is below
