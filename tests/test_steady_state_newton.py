@@ -75,7 +75,8 @@ def test_singular_jacobian_falls_back_to_least_squares(monkeypatch):
     sim = nk.Simulator(nk.Model.from_odes({"x": "-(x - 1)^3", "y": "-(y - 2)^3"},
                                           {"x": 1.0, "y": 0.5}))
     laws, y0, p = sim.conservation_laws(), sim._y0.copy(), sim._p0.copy()
-    run_c = analysis._newton_in_c(sim, laws, laws.totals(y0), p, [], y0, 1e-9, 50)
+    csys = analysis.c_system(sim, laws, ())
+    run_c = analysis._newton_in_c(sim, csys, laws.totals(y0), p, y0, 1e-9, 50)
     assert run_c(y0) is None                  # zero pivot at x = 1: C hands over
     c, py = both(sim, monkeypatch, presimulate=False)
     assert_same(c, py)

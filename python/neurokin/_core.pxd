@@ -105,6 +105,37 @@ cdef extern from "nk_steady.h":
         int max_iter
     nk_status nk_steady_newton(const nk_ode *ode, const nk_steady_system *sys, double *y,
                                double *work, int *piv, int *iters, int *converged) nogil
+    ctypedef struct nk_steady_point_opts:
+        int n_dep
+        const int *dep
+        const double *L
+        int n_fixed
+        const int *fixed
+        double tol
+        double step_tol
+        int max_iter
+        int nonneg
+        const double *Q
+        int m
+    ctypedef struct nk_steady_point_result:
+        int singular
+        int iters
+        int converged
+        int spectrum
+        int stable
+        double residual
+    size_t NK_STEADY_POINT_WORK(int n) nogil
+    void nk_steady_totals(int n, int n_dep, const double *L, const double *y,
+                          double *totals) nogil
+    nk_status nk_steady_spectrum(const nk_ode *ode, const double *y, const double *Q, int m,
+                                 double *work, double *wr, double *wi) nogil
+    nk_status nk_steady_point(const nk_ode *ode, const nk_steady_point_opts *o,
+                              const double *y0, double *y, double *wr, double *wi,
+                              double *work, int *iwork, nk_steady_point_result *res) nogil
+
+cdef extern from "nk_eigen.h":
+    size_t NK_EIGEN_WORK(int n) nogil
+    nk_status nk_eigvals(int n, double *a, double *wr, double *wi, double *work) nogil
 
 cdef extern from "nk_integrator.h":
     ctypedef enum nk_method:

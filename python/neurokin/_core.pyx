@@ -325,6 +325,126 @@ cdef class ModelRunner:
         _check(st)
         return y, it, ok == 1, False
 
+    cdef const double *_free_basis(self, Q, int *m, list keep) except? NULL:
+        """Pointer to the column-major free basis Q (n x m), or NULL (None:
+        the whole space, m = n); ``keep`` holds the array alive."""
+        cdef int n = self.model.n_y
+        cdef double[::1, :] qv
+        if Q is None:
+            m[0] = n
+            return NULL
+        q = np.asfortranarray(Q, dtype=np.float64)
+        if q.ndim != 2 or q.shape[0] != n or q.shape[1] > n:
+            raise ShapeError(f"the free basis must be {n} x m with m <= {n}")
+        m[0] = q.shape[1]
+        if m[0] == 0:
+            q = np.zeros((n, 1), order="F")
+        keep.append(q)
+        qv = q
+        return &qv[0, 0]
+
+    def steady_totals(self, const double[:, ::1] L, const double[::1] y):
+        """Conserved totals L y (nk_steady_totals: the summation order the C
+        steady-state search uses)."""
+        cdef int n = self.model.n_y
+        if y.shape[0] != n or (L.shape[0] and L.shape[1] != n):
+            raise ShapeError(f"y and the rows of L must have length {n}")
+        out = np.zeros(L.shape[0])
+        cdef double[::1] ov = out
+        if L.shape[0]:
+            nk_steady_totals(n, L.shape[0], &L[0, 0], &y[0], &ov[0])
+        return out
+
+    def spectrum(self, const double[::1] y, const double[::1] p, Q):
+        """Eigenvalues of Q^T J(y) Q (nk_steady_spectrum): (wr, wi, status)."""
+        self._bind(p)
+        cdef int n = self.model.n_y
+        if y.shape[0] != n:
+            raise ShapeError(f"y must have length {n}")
+        cdef int m = 0
+        keep = []
+        cdef const double *qp = self._free_basis(Q, &m, keep)
+        wr = np.empty(max(m, 1))
+        wi = np.empty(max(m, 1))
+        work = np.empty(NK_STEADY_POINT_WORK(n))
+        cdef double[::1] wrv = wr, wiv = wi, wv = work
+        cdef nk_status st
+        with nogil:
+            st = nk_steady_spectrum(&self.ode, &y[0], qp, m, &wv[0], &wrv[0], &wiv[0])
+        if st == NK_ERR_ARGUMENT or st == NK_JAC_FAIL:
+            _check(st)
+        return wr[:m], wi[:m], int(st)
+
+    def steady_points(self, const double[:, ::1] Y0, const double[:, ::1] P,
+                      const int[::1] dep, const double[:, ::1] L, const int[::1] fixed,
+                      Q, double tol, double step_tol, int max_iter, bint nonneg):
+        """nk_steady_point for each row of Y0, with the parameters of the same
+        row of P, the GIL released for the whole batch.  Q: the free basis of
+        the stability check (n x m) or None.  Returns a dict of arrays: y,
+        iters, converged, singular, spectrum (status), stable, residual, wr, wi."""
+        cdef int n = self.model.n_y, n_p = self.model.n_p
+        cdef Py_ssize_t members = Y0.shape[0], k
+        if Y0.shape[1] != n or P.shape[0] != members or P.shape[1] != n_p:
+            raise ShapeError(f"expected {members} x {n} states and {members} x {n_p} parameters")
+        if L.shape[0] != dep.shape[0] or (L.shape[0] and L.shape[1] != n):
+            raise ShapeError("conservation matrix and dependent rows do not match")
+        cdef int m = 0
+        keep = []
+        cdef nk_steady_point_opts o
+        o.Q = self._free_basis(Q, &m, keep)
+        o.m = m
+        o.n_dep = dep.shape[0]
+        o.dep = &dep[0] if dep.shape[0] else NULL
+        o.L = &L[0, 0] if L.shape[0] else NULL
+        o.n_fixed = fixed.shape[0]
+        o.fixed = &fixed[0] if fixed.shape[0] else NULL
+        o.tol = tol
+        o.step_tol = step_tol
+        o.max_iter = max_iter
+        o.nonneg = nonneg
+        cdef int mw = max(m, 1)
+        y = np.empty((members, n))
+        wr = np.empty((members, mw))
+        wi = np.empty((members, mw))
+        iters = np.zeros(members, dtype=np.intc)
+        flags = np.zeros((members, 4), dtype=np.intc)  # converged singular spectrum stable
+        resid = np.full(members, np.nan)
+        work = np.empty(NK_STEADY_POINT_WORK(n))
+        iwork = np.empty(n, dtype=np.intc)
+        cdef double[:, ::1] yv = y, wrv = wr, wiv = wi
+        cdef int[::1] itv = iters, iwv = iwork
+        cdef int[:, ::1] fv = flags
+        cdef double[::1] rv = resid, wv = work
+        cdef const double *pp
+        cdef nk_steady_point_result res
+        cdef nk_status st = NK_SUCCESS
+        self.ctx.roots_work = <double *>self.roots_work.data
+        with nogil:
+            for k in range(members):
+                pp = &P[k, 0] if n_p else NULL
+                st = nk_model_ctx_init(&self.ctx, &self.model.m, pp,
+                                       <double *>self.rhs_work.data,
+                                       <double *>self.jac_work.data,
+                                       <double *>self.jac_vals.data)
+                if st != NK_SUCCESS:
+                    break
+                nk_model_ode(&self.ctx, &self.ode)
+                st = nk_steady_point(&self.ode, &o, &Y0[k, 0], &yv[k, 0], &wrv[k, 0],
+                                     &wiv[k, 0], &wv[0], &iwv[0], &res)
+                if st != NK_SUCCESS:
+                    break
+                itv[k] = res.iters
+                fv[k, 0] = res.converged
+                fv[k, 1] = res.singular
+                fv[k, 2] = res.spectrum
+                fv[k, 3] = res.stable
+                rv[k] = res.residual
+        _check(st)
+        return {"y": y, "iters": iters, "converged": flags[:, 0].astype(bool),
+                "singular": flags[:, 1].astype(bool), "spectrum": flags[:, 2].copy(),
+                "stable": flags[:, 3].astype(bool), "residual": resid,
+                "wr": wr[:, :m], "wi": wi[:, :m]}
+
     def run(self, int method, double t0, double t_end, const double[::1] y0,
             const double[::1] p, t_eval, double rtol, const double[::1] atol,
             long max_steps=500000, double h0=0.0, double hmax=0.0, int max_order=5,

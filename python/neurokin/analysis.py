@@ -1,8 +1,10 @@
 """Steady states and conservation laws of a compiled model.
 
-The numerical work (right-hand side, analytic Jacobian) runs in C; the few
-Newton iterations of a steady-state solve are driven from here with dense
-numpy linear algebra.
+The numerical work runs in C: the right-hand side and analytic Jacobian,
+and, up to NEWTON_C_MAX_STATES states, a whole steady-state search before
+any presimulation (Newton, the eigenvalues of its stability check, the
+residual).  Presimulation and the fallbacks (least squares at a singular
+Jacobian, larger models) are driven from here with numpy.
 """
 from __future__ import annotations
 
@@ -237,31 +239,98 @@ def _reduced_system(sim, laws: ConservationLaws, totals: np.ndarray, p, fixed, y
     return F, JF
 
 
-# Dense Newton in C up to this many states (an n x n Jacobian per iteration).
+# The search in C up to this many states (dense n x n Jacobians): Newton
+# (src/core/nk_steady.c), its stability check (src/core/nk_eigen.c) and the
+# residual, with the GIL released.
 NEWTON_C_MAX_STATES = 500
 # Newton's step test: |dy| <= STEP_TOL |y| + tol in every component.
 STEP_TOL = 1e-9
+# nk_status codes of the C spectrum
+_NK_CONV_FAILURE, _NK_NONFINITE = -5, -10
 
 
-def _newton_in_c(sim, laws, totals, p, fixed, y0, tol, max_iter, step_tol=STEP_TOL):
-    """A function y -> (y, iterations, converged) running ``_newton`` in C
-    (src/core/nk_steady.c, the same iteration; GIL released), or None when
-    the model is too large.  The function returns None at a singular
-    Jacobian, for the Python iteration (least squares) to take over."""
+@dataclass(frozen=True)
+class CSystem:
+    """The reduced system as the C search takes it: the rows of the
+    dependent species and their laws, the held species and the free basis
+    of the stability check (None: the whole space)."""
+    dep: np.ndarray
+    L: np.ndarray
+    fixed: np.ndarray
+    Q: np.ndarray | None
+
+
+def c_system(sim, laws: ConservationLaws, fixed: tuple) -> CSystem | None:
+    """The C search's view of the model, or None when it has no states or
+    more than NEWTON_C_MAX_STATES (cached on the laws)."""
     n = len(sim.names)
     if n == 0 or n > NEWTON_C_MAX_STATES:
         return None
-    dep = np.asarray(laws.dependent(), dtype=np.intc)
-    L = np.ascontiguousarray(laws.matrix if dep.size else np.zeros((0, n)), dtype=float)
-    tot = np.ascontiguousarray(totals if dep.size else np.zeros(0), dtype=float)
-    fix = np.asarray(fixed, dtype=np.intc)
+    cache = laws._basis_cache
+    key = ("c", fixed)
+    if key not in cache:
+        dep = np.asarray(laws.dependent(), dtype=np.intc)
+        L = np.ascontiguousarray(laws.matrix if dep.size else np.zeros((0, n)), dtype=float)
+        Q = _free_basis(laws, fixed)
+        cache[key] = CSystem(dep, L, np.asarray(fixed, dtype=np.intc),
+                             None if Q is None else np.asfortranarray(Q, dtype=float))
+    return cache[key]
+
+
+def c_points(sim, csys: CSystem, Y0, P, opt: dict) -> dict:
+    """The search before any presimulation (nk_steady_point) from each row of
+    Y0 with the parameters of the same row of P, in C with the GIL released:
+    a dict of arrays (y, iters, converged, singular, spectrum, stable,
+    residual, wr, wi), one entry per row."""
+    return sim._runner.steady_points(
+        np.ascontiguousarray(Y0, dtype=float), np.ascontiguousarray(P, dtype=float),
+        csys.dep, csys.L, csys.fixed, csys.Q, opt["tol"], STEP_TOL, opt["max_iter"],
+        not sim.model.odes)
+
+
+def points_final(pts: dict, presimulate: bool) -> np.ndarray:
+    """Which C points are already the search's answer: Newton's point is
+    accepted and stable, or there is no presimulation to try instead (a
+    singular Jacobian or a failed QR iteration leave it to Python)."""
+    done = pts["converged"] & pts["stable"]
+    if not presimulate:
+        done = np.ones_like(done)
+    return done & ~pts["singular"] & (pts["spectrum"] != _NK_CONV_FAILURE)
+
+
+def _eigenvalues(wr, wi, status, m) -> np.ndarray:
+    # numpy's convention: a real array when no eigenvalue is complex
+    if status == _NK_NONFINITE:
+        return np.full(m, np.nan)
+    wr, wi = np.asarray(wr, dtype=float), np.asarray(wi, dtype=float)
+    return wr.copy() if not np.any(wi) else wr + 1j * wi
+
+
+def point_result(sim, pts: dict, i: int) -> SteadyState:
+    """The SteadyState of row i of a final C point."""
+    y = np.array(pts["y"][i], dtype=float)
+    resid = float(pts["residual"][i])
+    ok = bool(pts["converged"][i])
+    eig = _eigenvalues(pts["wr"][i], pts["wi"][i], int(pts["spectrum"][i]),
+                       pts["wr"].shape[1])
+    return SteadyState(dict(zip(sim.names, y.tolist())), y, resid, eig,
+                       bool(pts["stable"][i]), bool(ok and np.isfinite(resid)), "newton",
+                       int(pts["iters"][i]))
+
+
+def _newton_in_c(sim, csys: CSystem, totals, p, y0, tol, max_iter, step_tol=STEP_TOL):
+    """A function y -> (y, iterations, converged) running ``_newton`` in C
+    (src/core/nk_steady.c, the same iteration; GIL released).  The function
+    returns None at a singular Jacobian, for the Python iteration (least
+    squares) to take over."""
+    tot = np.ascontiguousarray(totals if csys.dep.size else np.zeros(0), dtype=float)
     yfix = np.ascontiguousarray(y0, dtype=float)
     runner = sim._runner
 
     def run(y):
         y, iters, ok, singular = runner.newton_steady(
-            np.ascontiguousarray(y, dtype=float), p, dep, L, tot, fix, yfix, tol,
-            max_iter, step_tol)
+            np.ascontiguousarray(y, dtype=float), p, csys.dep, csys.L, tot, csys.fixed, yfix,
+            tol, max_iter, step_tol)
         return None if singular else (y, iters, ok)
     return run
 
@@ -326,21 +395,39 @@ def steady_state(sim, initial=None, parameters=None, **options):
     presimulation.
     """
     opt = steady_state_settings(sim, options)
-    y0 = sim._state(initial)
-    p = sim._params(parameters)
+    return search(sim, sim._state(initial), sim._params(parameters), parameters, opt)
+
+
+def search(sim, y0, p, parameters, opt: dict, points=None, row: int = 0) -> SteadyState:
+    """steady_state from the state y0 with the parameter vector p (and their
+    overrides ``parameters``, for the presimulation), the options checked.
+    ``points``: the C points (see c_points) of a batch holding this search
+    at ``row``, when the caller has computed them already."""
     laws = sim.conservation_laws()
-    totals = laws.totals(y0)
     scale = max(1.0, float(np.max(np.abs(y0))))
     tol, max_iter = opt["tol"] * scale, opt["max_iter"]
     nonneg = not sim.model.odes
-    fixed = [i for i, s in enumerate(sim.model.species) if s.constant]
-    F, JF = _reduced_system(sim, laws, totals, p, fixed, y0)
+    fixed = tuple(i for i, s in enumerate(sim.model.species) if s.constant)
+    csys = c_system(sim, laws, fixed)
+    if csys is not None and points is None:
+        with sim._lock:
+            points = c_points(sim, csys, y0[None, :], p[None, :], opt)
+        row = 0
+    first = None  # Newton's point from y0, when the C search made one
+    if csys is not None and not points["singular"][row]:
+        if points_final(points, opt["presimulate"])[row]:
+            return point_result(sim, points, row)
+        first = (np.array(points["y"][row]), int(points["iters"][row]),
+                 bool(points["converged"][row]))
+    # the totals as the C search sums them, so that both see one system
+    totals = sim._runner.steady_totals(csys.L, y0) if csys is not None else laws.totals(y0)
+    F, JF = _reduced_system(sim, laws, totals, p, list(fixed), y0)
 
     def fnorm(y):
         f = sim._runner.rhs(0.0, y, p)
         return float(np.max(np.abs(f))) if f.size else 0.0
 
-    newton_c = _newton_in_c(sim, laws, totals, p, fixed, y0, tol, max_iter)
+    newton_c = None if csys is None else _newton_in_c(sim, csys, totals, p, y0, tol, max_iter)
 
     def newton(y):
         # C (GIL released) where it applies; the same iteration in Python at a
@@ -357,18 +444,19 @@ def steady_state(sim, initial=None, parameters=None, **options):
     def spectrum(y):
         key = y.tobytes()
         if key not in memo:
-            with sim._lock:
-                J = np.array(sim._runner.jac(0.0, y, p))
-            memo[key] = _restricted_eigenvalues(J, laws, fixed)
+            memo[key] = _spectrum(sim, csys, laws, fixed, y, p)
         return memo[key]
 
     def is_stable(y):
         eig = spectrum(y)
         return bool(np.all(np.isfinite(eig)) and (eig.size == 0 or np.all(eig.real < 0)))
 
-    with sim._lock:
-        y, iters, ok = newton(y0.copy())
-        ok = acceptable(y, ok)
+    if first is not None:
+        y, iters, ok = first
+    else:
+        with sim._lock:
+            y, iters, ok = newton(y0.copy())
+            ok = acceptable(y, ok)
     method = "newton"
     newton_point = (y, iters, ok)
     # An unstable root is not where the system goes from `initial`: look
@@ -407,6 +495,20 @@ def steady_state(sim, initial=None, parameters=None, **options):
     stable = bool(np.all(np.isfinite(eig)) and (eig.size == 0 or np.all(eig.real < 0)))
     return SteadyState(dict(zip(sim.names, y.tolist())), y, resid, eig, stable,
                        bool(ok and np.isfinite(resid)), method, iters)
+
+
+def _spectrum(sim, csys, laws, fixed, y, p) -> np.ndarray:
+    """Eigenvalues at y on the free subspace: in C (nk_steady_spectrum) where
+    the C search applies, numpy's where it does not or the QR iteration
+    failed."""
+    if csys is not None:
+        with sim._lock:
+            wr, wi, st = sim._runner.spectrum(y, p, csys.Q)
+        if st != _NK_CONV_FAILURE:
+            return _eigenvalues(wr, wi, st, wr.shape[0])
+    with sim._lock:
+        J = np.array(sim._runner.jac(0.0, y, p))
+    return _restricted_eigenvalues(J, laws, fixed)
 
 
 def _as_initial(sim, y, nonneg):

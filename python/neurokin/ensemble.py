@@ -654,19 +654,23 @@ def run_steady_state_ensemble(sim, parameters=None, *, initial=None, workers=Non
     search raises gets NaN states, ``converged`` False and the error in
     ``methods``.
 
-    Newton's iteration runs in C with the GIL released (src/core/nk_steady.c),
-    but each member's stability check (numpy eigenvalues) and its glue run in
-    Python, so threads do not speed the ensemble up: measured on the built-in
-    modules, 2 threads gave 0.55-0.95x the members/s of 1.  ``workers``
-    therefore defaults to 1 here; more threads pay off only when long
-    presimulations (C, GIL released) dominate.  Results do not depend on the
-    worker count.
+    The search before any presimulation (Newton, the stability check's
+    eigenvalues, the residual) runs in C for a whole chunk of members with the
+    GIL released (src/core/nk_steady_point.c), so threads share the work;
+    members that need a presimulation continue in Python one by one.  Each
+    member's result is that of ``sim.steady_state`` for it, bit for bit,
+    whatever the worker count.  ``workers`` defaults to 1: 2 threads gave
+    1.5-1.9x the members/s of 1 where few members need a presimulation
+    (3,000 perturbed members of the built-in modules), but 0.65x on the HPA
+    axis, where a quarter of them do and their Python glue holds the GIL.
     """
-    from .analysis import steady_state, steady_state_settings
-    steady_state_settings(sim, options)  # bad options fail the call, not each member
+    from .analysis import (c_points, c_system, points_final, search,
+                           steady_state_settings)
+    opt = steady_state_settings(sim, options)  # bad options fail the call, not each member
     pnames, P, snames, Y = member_tables(sim, parameters, initial)
     members, n = P.shape[0], len(sim.names)
     laws = sim.conservation_laws()
+    fixed = tuple(i for i, s in enumerate(sim.model.species) if s.constant)
     chunk_size = (default_chunk_size(members, n * 8) if chunk_size is None
                   else V.integer_value(chunk_size, "chunk_size", 1))
     chunks = _chunks(members, chunk_size)
@@ -676,6 +680,17 @@ def run_steady_state_ensemble(sim, parameters=None, *, initial=None, workers=Non
     resid = np.full(members, np.nan)
     methods = [""] * members
     local = threading.local()
+    pidx = np.array([sim._pindex[k] for k in pnames], dtype=np.intp)
+    sidx = np.array([sim._sindex[k] for k in snames], dtype=np.intp)
+
+    def full_rows(lo, hi):
+        Pf = np.tile(np.asarray(sim._p0, dtype=float), (hi - lo, 1))
+        Yf = np.tile(np.asarray(sim._y0, dtype=float), (hi - lo, 1))
+        if pnames:
+            Pf[:, pidx] = P[lo:hi]
+        if snames:
+            Yf[:, sidx] = Y[lo:hi]
+        return Pf, Yf
 
     def work(c):
         ws = getattr(local, "sim", None)
@@ -683,24 +698,39 @@ def run_steady_state_ensemble(sim, parameters=None, *, initial=None, workers=Non
             ws = local.sim = worker_simulator(sim)
             ws.conservation_laws = lambda: laws        # once for all members
         lo, hi = chunks[c]
-        rows = []
-        for i in range(lo, hi):
+        Pf, Yf = full_rows(lo, hi)
+        out = {"y": np.full((hi - lo, n), np.nan), "converged": np.zeros(hi - lo, bool),
+               "stable": np.zeros(hi - lo, bool), "residual": np.full(hi - lo, np.nan),
+               "methods": [""] * (hi - lo)}
+        csys = c_system(ws, laws, fixed)
+        pts, done = None, np.zeros(hi - lo, dtype=bool)
+        if csys is not None:
+            pts = c_points(ws, csys, Yf, Pf, opt)              # GIL released
+            done = points_final(pts, opt["presimulate"])
+            out["y"][done] = pts["y"][done]
+            out["residual"][done] = pts["residual"][done]
+            out["converged"][done] = (pts["converged"] & np.isfinite(pts["residual"]))[done]
+            out["stable"][done] = pts["stable"][done]
+            for j in np.flatnonzero(done):
+                out["methods"][j] = "newton"
+        for j in np.flatnonzero(~done):   # presimulation and fallbacks, in Python
+            i = lo + j
             par = dict(zip(pnames, P[i].tolist())) if pnames else None
-            ini = dict(zip(snames, Y[i].tolist())) if snames else None
             try:
-                ss = steady_state(ws, initial=ini, parameters=par, **options)
-                rows.append((np.asarray(ss.y, dtype=float), bool(ss.converged),
-                             bool(ss.stable), float(ss.residual_norm), ss.method))
+                ss = search(ws, Yf[j].copy(), Pf[j].copy(), par, opt, points=pts, row=j)
+                out["y"][j] = np.asarray(ss.y, dtype=float)
+                out["converged"][j], out["stable"][j] = bool(ss.converged), bool(ss.stable)
+                out["residual"][j], out["methods"][j] = float(ss.residual_norm), ss.method
             except (NeurokinError, ArithmeticError, np.linalg.LinAlgError) as e:
-                rows.append((None, False, False, np.nan, f"error: {e}"))
-        return rows
+                out["methods"][j] = f"error: {e}"
+        return out
 
-    def on_done(c, rows):
+    def on_done(c, out):
         lo, hi = chunks[c]
-        for i, (y, ok, st, r, how) in zip(range(lo, hi), rows):
-            if y is not None:
-                states[i] = y
-            converged[i], stable[i], resid[i], methods[i] = ok, st, r, how
+        states[lo:hi] = out["y"]
+        converged[lo:hi], stable[lo:hi], resid[lo:hi] = (out["converged"], out["stable"],
+                                                         out["residual"])
+        methods[lo:hi] = out["methods"]
         bar.advance(hi - lo)
 
     with progress_bar(members, progress, "steady states") as bar:

@@ -42,6 +42,56 @@ typedef struct nk_steady_system {
 nk_status nk_steady_newton(const nk_ode *ode, const nk_steady_system *sys, double *y,
                            double *work, int *piv, int *iters, int *converged);
 
+/* ---- a whole search without presimulation (nk_steady_point.c) ---------- */
+
+/* The stability check's subspace: the columns of Q (n x m, column-major,
+ * orthonormal), the directions the conservation laws and held species leave
+ * free; Q NULL means the whole space (m = n). */
+typedef struct nk_steady_point_opts {
+  int n_dep;            /* conservation laws: rows dep of L (n_dep x n, row-major) */
+  const int *dep;
+  const double *L;
+  int n_fixed;          /* held species */
+  const int *fixed;
+  double tol;           /* > 0; the residual tolerance is tol max(1, max|y0|) */
+  double step_tol;
+  int max_iter;
+  int nonneg;           /* a reaction model: no state below -tol at a solution */
+  const double *Q;
+  int m;
+} nk_steady_point_opts;
+
+typedef struct nk_steady_point_result {
+  int singular;   /* Newton met a singular Jacobian; nothing below is set */
+  int iters;      /* Newton iterations */
+  int converged;  /* Newton converged to an acceptable point */
+  int spectrum;   /* NK_SUCCESS, NK_NONFINITE (Jacobian), NK_CONV_FAILURE (QR) */
+  int stable;     /* spectrum NK_SUCCESS and every eigenvalue's real part < 0 */
+  double residual; /* max|f(y)| at the last iterate (NaN when f has a NaN) */
+} nk_steady_point_result;
+
+/* Workspace doubles of nk_steady_point and nk_steady_spectrum. */
+#define NK_STEADY_POINT_WORK(n) (8 * (size_t)(n) + 3 * (size_t)(n) * (size_t)(n))
+
+/* Totals L y of the conservation laws (row r: sum over j of L[r, j] y[j], in
+ * order j = 0..n-1): the one definition the C and Python searches share. */
+void nk_steady_totals(int n, int n_dep, const double *L, const double *y, double *totals);
+
+/* Eigenvalues wr + i wi (m of them; n when Q is NULL) of Q^T J(y) Q, J the
+ * dense Jacobian at y.  Returns NK_SUCCESS, NK_NONFINITE (J not finite;
+ * wr, wi NaN), NK_CONV_FAILURE or NK_ERR_ARGUMENT. */
+nk_status nk_steady_spectrum(const nk_ode *ode, const double *y, const double *Q, int m,
+                             double *work, double *wr, double *wi);
+
+/* What neurokin.analysis.steady_state does before any presimulation: the
+ * totals and the tolerance from y0, Newton from y0 (into y), the
+ * acceptance and stability of its point and the residual there.  wr, wi: m
+ * (or n) doubles, the spectrum; work: NK_STEADY_POINT_WORK(n) doubles,
+ * iwork: n ints.  Returns NK_SUCCESS (see res) or NK_ERR_ARGUMENT. */
+nk_status nk_steady_point(const nk_ode *ode, const nk_steady_point_opts *o, const double *y0,
+                          double *y, double *wr, double *wi, double *work, int *iwork,
+                          nk_steady_point_result *res);
+
 #ifdef __cplusplus
 }
 #endif
