@@ -273,6 +273,30 @@ def test_keyboard_interrupt_stops_a_long_integration(method, how):
 
 @pytest.mark.skipif(threading.current_thread() is not threading.main_thread(),
                     reason="signals are delivered to the main thread")
+def test_keyboard_interrupt_stops_a_steady_state_presimulation():
+    # van der Pol driving 150 followers: the only root is unstable, so the
+    # search presimulates (in C) over horizons up to t_presim = 1e12 on the
+    # limit cycle (horizon 1e4 alone takes ~1 s)
+    odes = {"x": "y", "y": "mu*(1 - x^2)*y - x"}
+    odes.update({f"z{i}": f"x - z{i}" for i in range(150)})
+    start = {s: 0.0 for s in odes} | {"x": 2.0}
+    sim = nk.Simulator(nk.Model.from_odes(odes, start, {"mu": 1.0}))
+    cancel = interrupt_after(0.3, "interrupt_main")
+    t0 = time.perf_counter()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            sim.steady_state(t_presim=1e12)
+    finally:
+        cancel()
+    assert time.perf_counter() - t0 < 0.3 + 2.0 * (20 if os.environ.get("NEUROKIN_ASAN") else 1)
+    # usable afterwards; no stable state found: Newton's unstable root is kept
+    ss = sim.steady_state(t_presim=10.0)
+    assert ss.converged and not ss.stable and ss.method == "newton"
+    np.testing.assert_allclose(ss.y, 0.0, atol=1e-12)
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(),
+                    reason="signals are delivered to the main thread")
 @pytest.mark.parametrize("method", ["BDF", "Radau"])
 def test_keyboard_interrupt_stops_solve_ivp(method):
     # a Python rhs: the interrupt surfaces in the callback or at the monitor

@@ -125,7 +125,7 @@ def test_singular_start_goes_to_python_least_squares():
     csys = analysis.c_system(sim, sim.conservation_laws(), ())
     opt = analysis.steady_state_settings(sim, {})
     pts = analysis.c_points(sim, csys, sim._y0[None, :], sim._p0[None, :], opt)
-    assert pts["singular"][0] and not analysis.points_final(pts, True)[0]
+    assert pts["singular"][0] and not analysis.points_final(pts)[0]
     ens = sim.steady_state_ensemble(None,
                                     initial={"x": [1.0, 1.5]}, workers=1)
     for i, x in enumerate([1.0, 1.5]):
@@ -145,3 +145,44 @@ def test_unstable_root_is_presimulated_like_steady_state():
         assert (ens.stable[i], ens.methods[i]) == (ss.stable, ss.method)
     np.testing.assert_allclose(ens.states[:, 0], 1.0, rtol=1e-8)
     assert ens.stable.all()
+
+
+def _same(a, b):
+    assert np.array_equal(a.y, b.y) and a.method == b.method and a.iterations == b.iterations
+    assert (a.converged, a.stable) == (b.converged, b.stable)
+    assert a.residual_norm == b.residual_norm or (np.isnan(a.residual_norm)
+                                                  and np.isnan(b.residual_norm))
+    assert np.array_equal(a.eigenvalues, b.eigenvalues, equal_nan=True)
+
+
+@pytest.mark.parametrize("model", ["hpa_axis", "transmitter_network", "serotonin"])
+@pytest.mark.parametrize("options", [{}, {"method": "radau5", "t_presim": 1e4}])
+def test_presimulation_in_c_is_the_python_loop_bit_for_bit(model, options, monkeypatch):
+    # the same integrations (Simulator.simulate's settings), Newton and
+    # spectra in both: the results agree exactly, member by member
+    sim = nk.Simulator(getattr(models, model)())
+    P, ini = _population(sim, 25, seed=11)
+    presimulated = 0
+    for i in range(25):
+        kw = dict(initial={k: v[i] for k, v in ini.items()},
+                  parameters={k: v[i] for k, v in P.items()}, **options)
+        monkeypatch.setattr(analysis, "PRESIMULATE_IN_C", True)
+        c = sim.steady_state(**kw)
+        monkeypatch.setattr(analysis, "PRESIMULATE_IN_C", False)
+        _same(c, sim.steady_state(**kw))
+        presimulated += c.method == "presimulation+newton"
+    if model == "hpa_axis":
+        assert presimulated > 0
+
+
+def test_models_with_events_presimulate_in_python():
+    ev = nk.Event("kick", "t >= 1", (("x", "x + 1"),))
+    sim = nk.Simulator(nk.Model.from_odes({"x": "r*x*(1 - x)"}, {"x": 1e-9}, {"r": 1.0},
+                                          events=[ev]))
+    csys = analysis.c_system(sim, sim.conservation_laws(), ())
+    opt = analysis.steady_state_settings(sim, {})
+    pts = analysis.c_points(sim, csys, sim._y0[None, :], sim._p0[None, :], opt)
+    assert pts["deferred"][0] and not pts["singular"][0]
+    ss = sim.steady_state()
+    assert ss.method == "presimulation+newton" and ss.converged
+    np.testing.assert_allclose(ss.y, [1.0], rtol=1e-8)

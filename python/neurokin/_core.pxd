@@ -91,52 +91,6 @@ cdef extern from "nk_model.h":
     int nk_model_jac_dense(double t, const double *y, const double *fy, double *J, void *user) nogil
     int nk_model_roots(double t, const double *y, double *g, void *user) nogil
 
-cdef extern from "nk_steady.h":
-    ctypedef struct nk_steady_system:
-        int n_dep
-        const int *dep
-        const double *L
-        const double *totals
-        int n_fixed
-        const int *fixed
-        const double *yfix
-        double tol
-        double step_tol
-        int max_iter
-    nk_status nk_steady_newton(const nk_ode *ode, const nk_steady_system *sys, double *y,
-                               double *work, int *piv, int *iters, int *converged) nogil
-    ctypedef struct nk_steady_point_opts:
-        int n_dep
-        const int *dep
-        const double *L
-        int n_fixed
-        const int *fixed
-        double tol
-        double step_tol
-        int max_iter
-        int nonneg
-        const double *Q
-        int m
-    ctypedef struct nk_steady_point_result:
-        int singular
-        int iters
-        int converged
-        int spectrum
-        int stable
-        double residual
-    size_t NK_STEADY_POINT_WORK(int n) nogil
-    void nk_steady_totals(int n, int n_dep, const double *L, const double *y,
-                          double *totals) nogil
-    nk_status nk_steady_spectrum(const nk_ode *ode, const double *y, const double *Q, int m,
-                                 double *work, double *wr, double *wi) nogil
-    nk_status nk_steady_point(const nk_ode *ode, const nk_steady_point_opts *o,
-                              const double *y0, double *y, double *wr, double *wi,
-                              double *work, int *iwork, nk_steady_point_result *res) nogil
-
-cdef extern from "nk_eigen.h":
-    size_t NK_EIGEN_WORK(int n) nogil
-    nk_status nk_eigvals(int n, double *a, double *wr, double *wi, double *work) nogil
-
 cdef extern from "nk_integrator.h":
     ctypedef enum nk_method:
         NK_METHOD_BDF
@@ -189,3 +143,59 @@ cdef extern from "nk_ensemble.h":
     nk_status nk_ensemble_run_bdf(nk_ensemble *e, const nk_ensemble_opts *o, long members,
                                   const double *P, const double *Y0, double *y_out,
                                   int *status, long *stats_out) nogil
+
+cdef extern from "nk_steady.h":
+    ctypedef struct nk_steady_system:
+        int n_dep
+        const int *dep
+        const double *L
+        const double *totals
+        int n_fixed
+        const int *fixed
+        const double *yfix
+        double tol
+        double step_tol
+        int max_iter
+    nk_status nk_steady_newton(const nk_ode *ode, const nk_steady_system *sys, double *y,
+                               double *work, int *piv, int *iters, int *converged) nogil
+    ctypedef struct nk_steady_point_opts:
+        int n_dep
+        const int *dep
+        const double *L
+        int n_fixed
+        const int *fixed
+        double tol
+        double step_tol
+        int max_iter
+        int nonneg
+        const double *Q
+        int m
+        int presimulate
+        nk_integrator *presim
+        nk_linsol *ls
+        double t_presim
+        double rtol
+        const double *atol
+        nk_monitor_fn monitor
+        void *monitor_user
+    ctypedef struct nk_steady_point_result:
+        int deferred
+        int singular
+        int presimulated
+        int iters
+        int converged
+        int spectrum
+        int stable
+        double residual
+    size_t NK_STEADY_POINT_WORK(int n) nogil
+    void nk_steady_totals(int n, int n_dep, const double *L, const double *y,
+                          double *totals) nogil
+    nk_status nk_steady_spectrum(const nk_ode *ode, const double *y, const double *Q, int m,
+                                 double *work, double *wr, double *wi) nogil
+    nk_status nk_steady_point(const nk_ode *ode, const nk_steady_point_opts *o,
+                              const double *y0, double *y, double *wr, double *wi,
+                              double *work, int *iwork, nk_steady_point_result *res) nogil
+
+cdef extern from "nk_eigen.h":
+    size_t NK_EIGEN_WORK(int n) nogil
+    nk_status nk_eigvals(int n, double *a, double *wr, double *wi, double *work) nogil

@@ -377,11 +377,16 @@ cdef class ModelRunner:
 
     def steady_points(self, const double[:, ::1] Y0, const double[:, ::1] P,
                       const int[::1] dep, const double[:, ::1] L, const int[::1] fixed,
-                      Q, double tol, double step_tol, int max_iter, bint nonneg):
-        """nk_steady_point for each row of Y0, with the parameters of the same
-        row of P, the GIL released for the whole batch.  Q: the free basis of
-        the stability check (n x m) or None.  Returns a dict of arrays: y,
-        iters, converged, singular, spectrum (status), stable, residual, wr, wi."""
+                      Q, double tol, double step_tol, int max_iter, bint nonneg,
+                      bint presimulate, int presim_method, double t_presim, double rtol,
+                      const double[::1] atol):
+        """nk_steady_point (the whole steady-state search) for each row of Y0,
+        with the parameters of the same row of P, the GIL released for the
+        whole batch.  Q: the free basis of the stability check (n x m) or
+        None; presim_method: the presimulation's method code, or -1 to leave
+        presimulations to the caller (deferred).  Returns a dict of arrays:
+        y, iters, converged, deferred, singular, presimulated, spectrum
+        (status), stable, residual, wr, wi."""
         cdef int n = self.model.n_y, n_p = self.model.n_p
         cdef Py_ssize_t members = Y0.shape[0], k
         if Y0.shape[1] != n or P.shape[0] != members or P.shape[1] != n_p:
@@ -402,12 +407,24 @@ cdef class ModelRunner:
         o.step_tol = step_tol
         o.max_iter = max_iter
         o.nonneg = nonneg
+        o.presimulate = presimulate
+        o.presim = self._integrator(presim_method) if presim_method >= 0 else NULL
+        o.ls = self.ls
+        o.t_presim = t_presim
+        o.rtol = rtol
+        if atol.shape[0] != n:
+            raise ShapeError(f"atol must have length {n}, got {atol.shape[0]}")
+        o.atol = &atol[0]
+        box = _Interrupt()
+        o.monitor = _monitor
+        o.monitor_user = <void *>box
         cdef int mw = max(m, 1)
         y = np.empty((members, n))
         wr = np.empty((members, mw))
         wi = np.empty((members, mw))
         iters = np.zeros(members, dtype=np.intc)
-        flags = np.zeros((members, 4), dtype=np.intc)  # converged singular spectrum stable
+        # converged deferred singular presimulated spectrum stable
+        flags = np.zeros((members, 6), dtype=np.intc)
         resid = np.full(members, np.nan)
         work = np.empty(NK_STEADY_POINT_WORK(n))
         iwork = np.empty(n, dtype=np.intc)
@@ -435,14 +452,20 @@ cdef class ModelRunner:
                     break
                 itv[k] = res.iters
                 fv[k, 0] = res.converged
-                fv[k, 1] = res.singular
-                fv[k, 2] = res.spectrum
-                fv[k, 3] = res.stable
+                fv[k, 1] = res.deferred
+                fv[k, 2] = res.singular
+                fv[k, 3] = res.presimulated
+                fv[k, 4] = res.spectrum
+                fv[k, 5] = res.stable
                 rv[k] = res.residual
+        if box.exc is not None:
+            exc, box.exc = box.exc, None
+            raise exc
         _check(st)
         return {"y": y, "iters": iters, "converged": flags[:, 0].astype(bool),
-                "singular": flags[:, 1].astype(bool), "spectrum": flags[:, 2].copy(),
-                "stable": flags[:, 3].astype(bool), "residual": resid,
+                "deferred": flags[:, 1].astype(bool), "singular": flags[:, 2].astype(bool),
+                "presimulated": flags[:, 3].astype(bool), "spectrum": flags[:, 4].copy(),
+                "stable": flags[:, 5].astype(bool), "residual": resid,
                 "wr": wr[:, :m], "wi": wi[:, :m]}
 
     def run(self, int method, double t0, double t_end, const double[::1] y0,

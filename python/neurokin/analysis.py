@@ -245,6 +245,9 @@ def _reduced_system(sim, laws: ConservationLaws, totals: np.ndarray, p, fixed, y
 NEWTON_C_MAX_STATES = 500
 # Newton's step test: |dy| <= STEP_TOL |y| + tol in every component.
 STEP_TOL = 1e-9
+# Presimulations in C too (False: the C search defers them to Python's loop,
+# which runs the same integrations through Simulator.simulate).
+PRESIMULATE_IN_C = True
 # nk_status codes of the C spectrum
 _NK_CONV_FAILURE, _NK_NONFINITE = -5, -10
 
@@ -278,24 +281,26 @@ def c_system(sim, laws: ConservationLaws, fixed: tuple) -> CSystem | None:
 
 
 def c_points(sim, csys: CSystem, Y0, P, opt: dict) -> dict:
-    """The search before any presimulation (nk_steady_point) from each row of
-    Y0 with the parameters of the same row of P, in C with the GIL released:
-    a dict of arrays (y, iters, converged, singular, spectrum, stable,
-    residual, wr, wi), one entry per row."""
+    """The search (nk_steady_point) from each row of Y0 with the parameters
+    of the same row of P, in C with the GIL released: a dict of arrays (y,
+    iters, converged, deferred, singular, presimulated, spectrum, stable,
+    residual, wr, wi), one entry per row.  Rows ``deferred`` are left to
+    ``search`` (least squares at a singular Jacobian, a failed QR iteration,
+    a presimulation of a model with events); the others are the answer."""
+    from ._core import METHODS
+    method = opt["method"]
+    in_c = (PRESIMULATE_IN_C and not sim.model.events
+            and not (method == "radau5" and sim.linear_solver == "gmres"))
     return sim._runner.steady_points(
         np.ascontiguousarray(Y0, dtype=float), np.ascontiguousarray(P, dtype=float),
         csys.dep, csys.L, csys.fixed, csys.Q, opt["tol"], STEP_TOL, opt["max_iter"],
-        not sim.model.odes)
+        not sim.model.odes, opt["presimulate"], METHODS[method] if in_c else -1,
+        opt["t_presim"], opt["rtol"], np.ascontiguousarray(opt["atol"], dtype=float))
 
 
-def points_final(pts: dict, presimulate: bool) -> np.ndarray:
-    """Which C points are already the search's answer: Newton's point is
-    accepted and stable, or there is no presimulation to try instead (a
-    singular Jacobian or a failed QR iteration leave it to Python)."""
-    done = pts["converged"] & pts["stable"]
-    if not presimulate:
-        done = np.ones_like(done)
-    return done & ~pts["singular"] & (pts["spectrum"] != _NK_CONV_FAILURE)
+def points_final(pts: dict, presimulate: bool | None = None) -> np.ndarray:
+    """Which C points are the search's answer (not deferred)."""
+    return ~pts["deferred"]
 
 
 def _eigenvalues(wr, wi, status, m) -> np.ndarray:
@@ -314,8 +319,12 @@ def point_result(sim, pts: dict, i: int) -> SteadyState:
     eig = _eigenvalues(pts["wr"][i], pts["wi"][i], int(pts["spectrum"][i]),
                        pts["wr"].shape[1])
     return SteadyState(dict(zip(sim.names, y.tolist())), y, resid, eig,
-                       bool(pts["stable"][i]), bool(ok and np.isfinite(resid)), "newton",
-                       int(pts["iters"][i]))
+                       bool(pts["stable"][i]), bool(ok and np.isfinite(resid)),
+                       point_method(pts, i), int(pts["iters"][i]))
+
+
+def point_method(pts: dict, i: int) -> str:
+    return "presimulation+newton" if pts["presimulated"][i] else "newton"
 
 
 def _newton_in_c(sim, csys: CSystem, totals, p, y0, tol, max_iter, step_tol=STEP_TOL):
@@ -414,9 +423,9 @@ def search(sim, y0, p, parameters, opt: dict, points=None, row: int = 0) -> Stea
             points = c_points(sim, csys, y0[None, :], p[None, :], opt)
         row = 0
     first = None  # Newton's point from y0, when the C search made one
+    if csys is not None and not points["deferred"][row]:
+        return point_result(sim, points, row)
     if csys is not None and not points["singular"][row]:
-        if points_final(points, opt["presimulate"])[row]:
-            return point_result(sim, points, row)
         first = (np.array(points["y"][row]), int(points["iters"][row]),
                  bool(points["converged"][row]))
     # the totals as the C search sums them, so that both see one system

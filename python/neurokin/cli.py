@@ -712,7 +712,7 @@ def _parser():
                    help="each member's steady state instead of its time course")
     _add_integration_flags(e, 25, "output points from 0 to --t-end (default 25)")
     e.add_argument("--workers", type=int, default=None,
-                   help="threads (default: the cores; 1 with --steady-state)")
+                   help="threads (default: the cores)")
     e.add_argument("--backend", choices=("threads", "dask"), default="threads",
                    help="threads (default) or dask (a LocalCluster of --workers processes)")
     e.add_argument("--summary", nargs="+", metavar="SPECIES",

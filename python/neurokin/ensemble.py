@@ -654,25 +654,25 @@ def run_steady_state_ensemble(sim, parameters=None, *, initial=None, workers=Non
     search raises gets NaN states, ``converged`` False and the error in
     ``methods``.
 
-    The search before any presimulation (Newton, the stability check's
-    eigenvalues, the residual) runs in C for a whole chunk of members with the
-    GIL released (src/core/nk_steady_point.c), so threads share the work;
-    members that need a presimulation continue in Python one by one.  Each
-    member's result is that of ``sim.steady_state`` for it, bit for bit,
-    whatever the worker count.  ``workers`` defaults to 1: 2 threads gave
-    1.5-1.9x the members/s of 1 where few members need a presimulation
-    (3,000 perturbed members of the built-in modules), but 0.65x on the HPA
-    axis, where a quarter of them do and their Python glue holds the GIL.
+    The whole search (Newton, the stability check's eigenvalues, the
+    presimulation, the residual) runs in C for a chunk of members at a time
+    with the GIL released (src/core/nk_steady_point.c), so threads share the
+    work; only what C defers (least squares at a singular Jacobian, models
+    with events) continues in Python, member by member.  Each member's
+    result is that of ``sim.steady_state`` for it, bit for bit, whatever the
+    worker count.  ``workers`` defaults to every core, as for
+    :func:`run_ensemble`.
     """
-    from .analysis import (c_points, c_system, points_final, search,
+    from .analysis import (c_points, c_system, point_method, points_final, search,
                            steady_state_settings)
     opt = steady_state_settings(sim, options)  # bad options fail the call, not each member
     pnames, P, snames, Y = member_tables(sim, parameters, initial)
     members, n = P.shape[0], len(sim.names)
     laws = sim.conservation_laws()
     fixed = tuple(i for i, s in enumerate(sim.model.species) if s.constant)
-    chunk_size = (default_chunk_size(members, n * 8) if chunk_size is None
-                  else V.integer_value(chunk_size, "chunk_size", 1))
+    # a chunk is one C call; below ~32 members its Python glue would dominate
+    chunk_size = (max(default_chunk_size(members, n * 8), min(32, members))
+                  if chunk_size is None else V.integer_value(chunk_size, "chunk_size", 1))
     chunks = _chunks(members, chunk_size)
     states = np.full((members, n), np.nan)
     converged = np.zeros(members, dtype=bool)
@@ -706,14 +706,14 @@ def run_steady_state_ensemble(sim, parameters=None, *, initial=None, workers=Non
         pts, done = None, np.zeros(hi - lo, dtype=bool)
         if csys is not None:
             pts = c_points(ws, csys, Yf, Pf, opt)              # GIL released
-            done = points_final(pts, opt["presimulate"])
+            done = points_final(pts)
             out["y"][done] = pts["y"][done]
             out["residual"][done] = pts["residual"][done]
             out["converged"][done] = (pts["converged"] & np.isfinite(pts["residual"]))[done]
             out["stable"][done] = pts["stable"][done]
             for j in np.flatnonzero(done):
-                out["methods"][j] = "newton"
-        for j in np.flatnonzero(~done):   # presimulation and fallbacks, in Python
+                out["methods"][j] = point_method(pts, j)
+        for j in np.flatnonzero(~done):   # what C defers, in Python
             i = lo + j
             par = dict(zip(pnames, P[i].tolist())) if pnames else None
             try:
@@ -735,8 +735,7 @@ def run_steady_state_ensemble(sim, parameters=None, *, initial=None, workers=Non
 
     with progress_bar(members, progress, "steady states") as bar:
         _execute_threads(work, list(range(len(chunks))),
-                         min(1 if workers is None else _n_workers(workers),
-                             max(1, len(chunks))), on_done)
+                         min(_n_workers(workers), max(1, len(chunks))), on_done)
     return SteadyStateEnsemble(states, converged, stable, resid, list(sim.names), P, pnames,
                                Y, snames, methods)
 

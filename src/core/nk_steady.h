@@ -11,6 +11,7 @@
 #ifndef NK_STEADY_H
 #define NK_STEADY_H
 
+#include "nk_integrator.h"
 #include "nk_ode.h"
 
 #ifdef __cplusplus
@@ -42,11 +43,22 @@ typedef struct nk_steady_system {
 nk_status nk_steady_newton(const nk_ode *ode, const nk_steady_system *sys, double *y,
                            double *work, int *piv, int *iters, int *converged);
 
-/* ---- a whole search without presimulation (nk_steady_point.c) ---------- */
+/* ---- the whole search (nk_steady_point.c) -------------------------------- */
 
-/* The stability check's subspace: the columns of Q (n x m, column-major,
- * orthonormal), the directions the conservation laws and held species leave
- * free; Q NULL means the whole space (m = n). */
+/* What neurokin.analysis.steady_state does, in C:
+ *   1. the totals of the conservation laws and the tolerance tol max(1,
+ *      max|y0|) from y0, Newton from y0;
+ *   2. its point accepted (converged, no state below -tol in a reaction
+ *      model) and stable: the answer;
+ *   3. else, with presimulation, integrate over horizons 1, 10, 100, ... up
+ *      to t_presim from where the last one ended (a reaction model's state
+ *      clipped at 0 first) and try Newton (with the totals and held values
+ *      of y0) after each, until a point is accepted and stable or a run
+ *      fails; if none is, Newton's point from y0 if it was accepted, else
+ *      the last state reached.
+ * The stability check takes the eigenvalues of the Jacobian on the free
+ * subspace: the columns of Q (n x m, column-major, orthonormal), or the
+ * whole space (Q NULL, m = n). */
 typedef struct nk_steady_point_opts {
   int n_dep;            /* conservation laws: rows dep of L (n_dep x n, row-major) */
   const int *dep;
@@ -56,22 +68,36 @@ typedef struct nk_steady_point_opts {
   double tol;           /* > 0; the residual tolerance is tol max(1, max|y0|) */
   double step_tol;
   int max_iter;
-  int nonneg;           /* a reaction model: no state below -tol at a solution */
+  int nonneg;           /* a reaction model: states >= -tol at a solution, and
+                           the presimulation keeps them >= -atol */
   const double *Q;
   int m;
+  /* presimulation */
+  int presimulate;      /* 0: Newton's point is the answer, accepted or not */
+  nk_integrator *presim; /* NULL: a point that needs one is deferred */
+  nk_linsol *ls;
+  double t_presim, rtol;
+  const double *atol;   /* n */
+  nk_monitor_fn monitor; /* may be NULL; a nonzero return interrupts */
+  void *monitor_user;
 } nk_steady_point_opts;
 
 typedef struct nk_steady_point_result {
-  int singular;   /* Newton met a singular Jacobian; nothing below is set */
-  int iters;      /* Newton iterations */
-  int converged;  /* Newton converged to an acceptable point */
-  int spectrum;   /* NK_SUCCESS, NK_NONFINITE (Jacobian), NK_CONV_FAILURE (QR) */
-  int stable;     /* spectrum NK_SUCCESS and every eigenvalue's real part < 0 */
-  double residual; /* max|f(y)| at the last iterate (NaN when f has a NaN) */
+  int deferred;   /* the search needs what C does not do (Newton at a singular
+                     Jacobian: least squares; a failed QR iteration; a
+                     presimulation without opts.presim): y, iters and
+                     converged then hold Newton's point from y0 */
+  int singular;   /* Newton from y0 met a singular Jacobian (deferred) */
+  int presimulated; /* the answer came from a presimulation */
+  int iters;      /* Newton iterations of the answer */
+  int converged;  /* the answer is an accepted Newton point */
+  int spectrum;   /* at the answer: NK_SUCCESS, NK_NONFINITE (Jacobian) */
+  int stable;     /* every eigenvalue there finite with real part < 0 */
+  double residual; /* max|f(y)| at the answer (NaN when f has a NaN) */
 } nk_steady_point_result;
 
 /* Workspace doubles of nk_steady_point and nk_steady_spectrum. */
-#define NK_STEADY_POINT_WORK(n) (8 * (size_t)(n) + 3 * (size_t)(n) * (size_t)(n))
+#define NK_STEADY_POINT_WORK(n) (16 * (size_t)(n) + 3 * (size_t)(n) * (size_t)(n) + 2)
 
 /* Totals L y of the conservation laws (row r: sum over j of L[r, j] y[j], in
  * order j = 0..n-1): the one definition the C and Python searches share. */
@@ -79,15 +105,14 @@ void nk_steady_totals(int n, int n_dep, const double *L, const double *y, double
 
 /* Eigenvalues wr + i wi (m of them; n when Q is NULL) of Q^T J(y) Q, J the
  * dense Jacobian at y.  Returns NK_SUCCESS, NK_NONFINITE (J not finite;
- * wr, wi NaN), NK_CONV_FAILURE or NK_ERR_ARGUMENT. */
+ * wr, wi NaN), NK_CONV_FAILURE, NK_JAC_FAIL or NK_ERR_ARGUMENT. */
 nk_status nk_steady_spectrum(const nk_ode *ode, const double *y, const double *Q, int m,
                              double *work, double *wr, double *wi);
 
-/* What neurokin.analysis.steady_state does before any presimulation: the
- * totals and the tolerance from y0, Newton from y0 (into y), the
- * acceptance and stability of its point and the residual there.  wr, wi: m
- * (or n) doubles, the spectrum; work: NK_STEADY_POINT_WORK(n) doubles,
- * iwork: n ints.  Returns NK_SUCCESS (see res) or NK_ERR_ARGUMENT. */
+/* The search from y0; the answer in y, its spectrum in wr, wi (m, or n,
+ * doubles).  work: NK_STEADY_POINT_WORK(n) doubles, iwork: n ints.  Returns
+ * NK_SUCCESS (see res), NK_INTERRUPTED (the monitor stopped a
+ * presimulation) or NK_ERR_ARGUMENT. */
 nk_status nk_steady_point(const nk_ode *ode, const nk_steady_point_opts *o, const double *y0,
                           double *y, double *wr, double *wi, double *work, int *iwork,
                           nk_steady_point_result *res);

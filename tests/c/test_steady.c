@@ -3,8 +3,10 @@
  * a nonlinear system, a singular Jacobian and bad arguments. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "nk_check.h"
+#include "nk_linsol.h"
 #include "nk_steady.h"
 
 /* f = A y + c, A column-major */
@@ -103,6 +105,62 @@ static void test_nonlinear_and_singular() {
   CHECK(nk_steady_newton(&ode, &s, &y, w, piv, &it, &ok) == NK_SUCCESS && ok && it == 0, "at");
 }
 
+/* nk_steady_point: x' = x (1 - x).  From 0.8 Newton finds the stable root
+ * 1; from 1e-9 it finds the unstable root 0, and the presimulation (BDF)
+ * carries the state to 1; without an integrator that point is deferred. */
+static int logistic_rhs(double t, const double *y, double *f, void *u) {
+  f[0] = y[0] * (1.0 - y[0]);
+  return 0;
+}
+static int logistic_jac(double t, const double *y, const double *fy, double *J, void *u) {
+  J[0] = 1.0 - 2.0 * y[0];
+  return 0;
+}
+
+static void test_point_and_presimulation(void) {
+  nk_ode ode = {1, logistic_rhs, logistic_jac, NULL, 0, NULL, NULL, NULL};
+  nk_integrator *it = NULL;
+  nk_linsol *ls = NULL;
+  CHECK(nk_integrator_create(NK_METHOD_BDF, 1, &it) == NK_SUCCESS, "integrator");
+  CHECK(nk_linsol_dense_create(1, &ls) == NK_SUCCESS, "linsol");
+  const double atol[1] = {1e-14};
+  nk_steady_point_opts o;
+  memset(&o, 0, sizeof o);
+  o.tol = 1e-9;
+  o.step_tol = 1e-9;
+  o.max_iter = 50;
+  o.nonneg = 1;
+  o.presimulate = 1;
+  o.presim = it;
+  o.ls = ls;
+  o.t_presim = 1e6;
+  o.rtol = 1e-8;
+  o.atol = atol;
+  double y, wr[1], wi[1], w[NK_STEADY_POINT_WORK(1)];
+  int iw[1];
+  nk_steady_point_result r;
+  const double near = 0.8, tiny = 1e-9;
+  CHECK(nk_steady_point(&ode, &o, &near, &y, wr, wi, w, iw, &r) == NK_SUCCESS, "from 0.8");
+  CHECK(!r.deferred && !r.presimulated && r.converged && r.stable && fabs(y - 1.0) < 1e-9 &&
+            fabs(wr[0] + 1.0) < 1e-9 && r.residual <= 1e-9,
+        "from 0.8: y %g, eigenvalue %g", y, wr[0]);
+  CHECK(nk_steady_point(&ode, &o, &tiny, &y, wr, wi, w, iw, &r) == NK_SUCCESS, "from 1e-9");
+  CHECK(!r.deferred && r.presimulated && r.converged && r.stable && fabs(y - 1.0) < 1e-9,
+        "from 1e-9: presimulated %d, y %g", r.presimulated, y);
+  o.presimulate = 0; /* Newton's unstable point is the answer */
+  CHECK(nk_steady_point(&ode, &o, &tiny, &y, wr, wi, w, iw, &r) == NK_SUCCESS, "no presim");
+  CHECK(!r.deferred && r.converged && !r.stable && fabs(y) < 1e-12 && wr[0] > 0.0,
+        "no presimulation: y %g, eigenvalue %g", y, wr[0]);
+  o.presimulate = 1;
+  o.presim = NULL; /* presimulation needed, none in C */
+  CHECK(nk_steady_point(&ode, &o, &tiny, &y, wr, wi, w, iw, &r) == NK_SUCCESS, "deferred");
+  CHECK(r.deferred && !r.singular && r.converged && fabs(y) < 1e-12, "deferred: y %g", y);
+  o.tol = 0.0;
+  CHECK(nk_steady_point(&ode, &o, &tiny, &y, wr, wi, w, iw, &r) == NK_ERR_ARGUMENT, "tol 0");
+  nk_integrator_free(&it);
+  nk_linsol_free(&ls);
+}
+
 static void test_bad_arguments() {
   nk_ode ode = {1, sq_rhs, sq_jac, NULL, 0, NULL, NULL, NULL};
   double y = 3.0, w[NK_STEADY_WORK(1)];
@@ -126,6 +184,7 @@ int main(void) {
   test_laws_and_held();
   test_nonlinear_and_singular();
   test_bad_arguments();
+  test_point_and_presimulation();
   printf("test_steady: %s (%d failures)\n", failures ? "FAILED" : "ok", failures);
   return failures != 0;
 }
