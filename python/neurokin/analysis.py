@@ -1,10 +1,11 @@
 """Steady states and conservation laws of a compiled model.
 
 The numerical work runs in C: the right-hand side and analytic Jacobian,
-and, up to NEWTON_C_MAX_STATES states, a whole steady-state search before
-any presimulation (Newton, the eigenvalues of its stability check, the
-residual).  Presimulation and the fallbacks (least squares at a singular
-Jacobian, larger models) are driven from here with numpy.
+and, up to NEWTON_C_MAX_STATES states, the whole steady-state search
+(src/core/nk_steady_point.c: Newton, the eigenvalues of its stability
+check, the presimulation, the residual).  What C defers (least squares at a
+singular Jacobian, a failed QR iteration, models with events) and larger
+models are driven from here with numpy.
 """
 from __future__ import annotations
 
@@ -240,15 +241,15 @@ def _reduced_system(sim, laws: ConservationLaws, totals: np.ndarray, p, fixed, y
 
 
 # The search in C up to this many states (dense n x n Jacobians): Newton
-# (src/core/nk_steady.c), its stability check (src/core/nk_eigen.c) and the
-# residual, with the GIL released.
+# (src/core/nk_steady.c), its stability check (src/core/nk_eigen.c), the
+# presimulation and the residual, with the GIL released.
 NEWTON_C_MAX_STATES = 500
 # Newton's step test: |dy| <= STEP_TOL |y| + tol in every component.
 STEP_TOL = 1e-9
 # Presimulations in C too (False: the C search defers them to Python's loop,
 # which runs the same integrations through Simulator.simulate).
 PRESIMULATE_IN_C = True
-# nk_status codes of the C spectrum
+# nk_status codes (src/core/nk_status.h) of the C spectrum
 _NK_CONV_FAILURE, _NK_NONFINITE = -5, -10
 
 
@@ -298,7 +299,7 @@ def c_points(sim, csys: CSystem, Y0, P, opt: dict) -> dict:
         opt["t_presim"], opt["rtol"], np.ascontiguousarray(opt["atol"], dtype=float))
 
 
-def points_final(pts: dict, presimulate: bool | None = None) -> np.ndarray:
+def points_final(pts: dict) -> np.ndarray:
     """Which C points are the search's answer (not deferred)."""
     return ~pts["deferred"]
 
