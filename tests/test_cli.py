@@ -200,7 +200,6 @@ def test_ensemble_to_a_zarr_store_resumes(tmp_path, capsys):
     (["--summary", "zz"], "no species 'zz'"),
     (["--points", "1"], "--points"),
     (["--workers", "0"], "workers must be"),
-    (["--steady-state", "--backend", "dask"], "--steady-state runs on threads"),
     (["--parameters", "/nonexistent/pop.csv"], "No such file"),
 ])
 def test_ensemble_bad_options_exit_2(argv, needle, capsys):

@@ -157,3 +157,21 @@ def test_client_must_be_a_dask_client():
     sim = nk.Simulator(robertson())
     with pytest.raises(nk.OptionError, match="client must be a dask.distributed.Client, got int"):
         sim.ensemble(params(4), T_EVAL, backend="dask", client=5, **OPTS)
+
+
+def test_dask_steady_state_ensemble_equals_threads(client):
+    # members that C finishes and members it presimulates, as tasks on two
+    # worker processes: the threaded run's results, bit for bit
+    sim = nk.Simulator(nk.models.hpa_axis())
+    rng = np.random.default_rng(4)
+    ks = [p for p in sim._pnames if sim.model.parameters.get(p, 0) > 0][:20]
+    P = {k: sim.model.parameters[k] * rng.lognormal(0.0, 0.5, 60) for k in ks}
+    threads = sim.steady_state_ensemble(P, workers=2, chunk_size=8)
+    dask = sim.steady_state_ensemble(P, backend="dask", client=client, chunk_size=8)
+    assert np.array_equal(threads.states, dask.states)
+    assert threads.methods == dask.methods and "presimulation+newton" in dask.methods
+    assert np.array_equal(threads.converged, dask.converged)
+    assert np.array_equal(threads.stable, dask.stable)
+    assert np.array_equal(threads.residuals, dask.residuals, equal_nan=True)
+    with pytest.raises(nk.OptionError, match="backend"):
+        sim.steady_state_ensemble(P, backend="mpi")

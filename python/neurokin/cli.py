@@ -364,10 +364,8 @@ def _cmd_ensemble(args) -> int:
     progress = args.progress == "on" or (args.progress == "auto" and sys.stderr.isatty())
     started = time.perf_counter()
     if args.steady_state:
-        if args.backend != "threads":
-            raise _UsageError("neurokin: --steady-state runs on threads; --backend dask is "
-                              "for time courses")
-        ens = sim.steady_state_ensemble(table, workers=args.workers, progress=progress)
+        ens = sim.steady_state_ensemble(table, workers=args.workers, backend=args.backend,
+                                        progress=progress)
         elapsed = time.perf_counter() - started
         ok = np.asarray(ens.converged)
         final = np.asarray(ens.states)

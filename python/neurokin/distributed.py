@@ -26,7 +26,7 @@ import uuid
 
 from . import _validate as V
 
-__all__ = ["execute_dask", "local_cluster"]
+__all__ = ["execute_dask", "execute_steady", "execute_tasks", "local_cluster"]
 
 # worker-process cache: digest -> compiled Simulator; per thread -> its workspace
 _CACHE: dict = {}
@@ -88,11 +88,33 @@ def _chunk_task(digest, payload, spec, P, Y):
     return run_chunk(_worker_sim(digest, payload), spec, P, Y)
 
 
+def _steady_chunk_task(digest, payload, opt, pnames, Pf, Yf, Prows):
+    from .ensemble import steady_chunk
+    return steady_chunk(_worker_sim(digest, payload), opt, pnames, Pf, Yf, Prows)
+
+
 def execute_dask(sim, spec, P, Y, chunks, todo, on_done, *, client=None, workers=None) -> int:
     """Run chunks ``todo`` as tasks; call ``on_done(c, (y, status, counts))`` as they finish.
 
     Returns the number of workers used.
     """
+    def args(c):
+        lo, hi = chunks[c]
+        return spec, P[lo:hi], Y[lo:hi]
+    return execute_tasks(sim, _chunk_task, args, todo, on_done, client=client, workers=workers)
+
+
+def execute_steady(sim, opt, pnames, rows, todo, on_done, *, client=None, workers=None) -> int:
+    """Steady-state chunks ``todo`` as tasks: ``rows(c)`` gives a chunk's
+    (Pf, Yf, Prows); ``on_done(c, out)`` with steady_chunk's result."""
+    return execute_tasks(sim, _steady_chunk_task, lambda c: (opt, pnames, *rows(c)), todo,
+                         on_done, client=client, workers=workers)
+
+
+def execute_tasks(sim, task, args, todo, on_done, *, client=None, workers=None) -> int:
+    """Run ``task(digest, payload, *args(c))`` for each chunk c of ``todo`` on
+    the cluster; call ``on_done(c, result)`` as they finish.  Returns the
+    number of workers used."""
     dd = _import_distributed()
     from .ensemble import model_digest
     payload = pickle.dumps((sim.model, sim.linear_solver), protocol=pickle.HIGHEST_PROTOCOL)
@@ -111,8 +133,7 @@ def execute_dask(sim, spec, P, Y, chunks, todo, on_done, *, client=None, workers
         nw = max(1, len(client.scheduler_info().get("workers", {})))
         run_id = uuid.uuid4().hex[:12]
         for c in todo:
-            lo, hi = chunks[c]
-            f = client.submit(_chunk_task, digest, payload, spec, P[lo:hi], Y[lo:hi],
+            f = client.submit(task, digest, payload, *args(c),
                               key=f"neurokin-ensemble-{run_id}-{c}", pure=False)
             futures[f] = c
         for f in dd.as_completed(list(futures)):

@@ -645,14 +645,17 @@ def run_ensemble(sim, parameters=None, t_eval=None, *, method="bdf", rtol=1e-6, 
 
 
 def run_steady_state_ensemble(sim, parameters=None, *, initial=None, workers=None,
-                              chunk_size=None, progress=False, **options) -> SteadyStateEnsemble:
-    """Steady state of every member (see :meth:`Simulator.steady_state`), on threads.
+                              backend="threads", client=None, chunk_size=None, progress=False,
+                              **options) -> SteadyStateEnsemble:
+    """Steady state of every member (see :meth:`Simulator.steady_state`), on
+    threads or a Dask cluster.
 
     ``parameters`` and ``initial`` as in :func:`run_ensemble`; ``options`` go to
     the steady-state search of each member (tol, max_iter, presimulate, ...).
-    The conservation laws are computed once, from the model.  A member whose
-    search raises gets NaN states, ``converged`` False and the error in
-    ``methods``.
+    A member whose search raises gets NaN states, ``converged`` False and the
+    error in ``methods``.  ``workers``, ``backend`` and ``client`` as in
+    :func:`run_ensemble` (``backend="dask"``: each chunk is one task, the
+    model compiled once per worker process).
 
     The whole search (Newton, the stability check's eigenvalues, the
     presimulation, the residual) runs in C for a chunk of members at a time
@@ -660,16 +663,17 @@ def run_steady_state_ensemble(sim, parameters=None, *, initial=None, workers=Non
     work; only what C defers (least squares at a singular Jacobian, models
     with events) continues in Python, member by member.  Each member's
     result is that of ``sim.steady_state`` for it, bit for bit, whatever the
-    worker count.  ``workers`` defaults to every core, as for
-    :func:`run_ensemble`.
+    worker count and backend.
     """
-    from .analysis import (c_points, c_system, point_method, points_final, search,
-                           steady_state_settings)
+    from .analysis import steady_state_settings
+    if backend not in ("threads", "dask"):
+        raise OptionError(f"unknown ensemble backend {backend!r}; choose 'threads' or 'dask'")
+    if client is not None and backend != "dask":
+        raise OptionError("client= is for backend='dask'")
     opt = steady_state_settings(sim, options)  # bad options fail the call, not each member
     pnames, P, snames, Y = member_tables(sim, parameters, initial)
     members, n = P.shape[0], len(sim.names)
     laws = sim.conservation_laws()
-    fixed = tuple(i for i, s in enumerate(sim.model.species) if s.constant)
     # a chunk is one C call; below ~32 members its Python glue would dominate
     chunk_size = (max(default_chunk_size(members, n * 8), min(32, members))
                   if chunk_size is None else V.integer_value(chunk_size, "chunk_size", 1))
@@ -679,51 +683,19 @@ def run_steady_state_ensemble(sim, parameters=None, *, initial=None, workers=Non
     stable = np.zeros(members, dtype=bool)
     resid = np.full(members, np.nan)
     methods = [""] * members
-    local = threading.local()
     pidx = np.array([sim._pindex[k] for k in pnames], dtype=np.intp)
     sidx = np.array([sim._sindex[k] for k in snames], dtype=np.intp)
 
-    def full_rows(lo, hi):
+    def rows(c):
+        """(all parameters, all initial values, the given parameters) of chunk c."""
+        lo, hi = chunks[c]
         Pf = np.tile(np.asarray(sim._p0, dtype=float), (hi - lo, 1))
         Yf = np.tile(np.asarray(sim._y0, dtype=float), (hi - lo, 1))
         if pnames:
             Pf[:, pidx] = P[lo:hi]
         if snames:
             Yf[:, sidx] = Y[lo:hi]
-        return Pf, Yf
-
-    def work(c):
-        ws = getattr(local, "sim", None)
-        if ws is None:
-            ws = local.sim = worker_simulator(sim)
-            ws.conservation_laws = lambda: laws        # once for all members
-        lo, hi = chunks[c]
-        Pf, Yf = full_rows(lo, hi)
-        out = {"y": np.full((hi - lo, n), np.nan), "converged": np.zeros(hi - lo, bool),
-               "stable": np.zeros(hi - lo, bool), "residual": np.full(hi - lo, np.nan),
-               "methods": [""] * (hi - lo)}
-        csys = c_system(ws, laws, fixed)
-        pts, done = None, np.zeros(hi - lo, dtype=bool)
-        if csys is not None:
-            pts = c_points(ws, csys, Yf, Pf, opt)              # GIL released
-            done = points_final(pts)
-            out["y"][done] = pts["y"][done]
-            out["residual"][done] = pts["residual"][done]
-            out["converged"][done] = (pts["converged"] & np.isfinite(pts["residual"]))[done]
-            out["stable"][done] = pts["stable"][done]
-            for j in np.flatnonzero(done):
-                out["methods"][j] = point_method(pts, j)
-        for j in np.flatnonzero(~done):   # what C defers, in Python
-            i = lo + j
-            par = dict(zip(pnames, P[i].tolist())) if pnames else None
-            try:
-                ss = search(ws, Yf[j].copy(), Pf[j].copy(), par, opt, points=pts, row=j)
-                out["y"][j] = np.asarray(ss.y, dtype=float)
-                out["converged"][j], out["stable"][j] = bool(ss.converged), bool(ss.stable)
-                out["residual"][j], out["methods"][j] = float(ss.residual_norm), ss.method
-            except (NeurokinError, ArithmeticError, np.linalg.LinAlgError) as e:
-                out["methods"][j] = f"error: {e}"
-        return out
+        return Pf, Yf, P[lo:hi]
 
     def on_done(c, out):
         lo, hi = chunks[c]
@@ -733,11 +705,60 @@ def run_steady_state_ensemble(sim, parameters=None, *, initial=None, workers=Non
         methods[lo:hi] = out["methods"]
         bar.advance(hi - lo)
 
+    todo = list(range(len(chunks)))
     with progress_bar(members, progress, "steady states") as bar:
-        _execute_threads(work, list(range(len(chunks))),
-                         min(_n_workers(workers), max(1, len(chunks))), on_done)
+        if backend == "dask":
+            from .distributed import execute_steady
+            execute_steady(sim, opt, pnames, rows, todo, on_done, client=client,
+                           workers=workers)
+        else:
+            local = threading.local()
+
+            def work(c):
+                ws = getattr(local, "sim", None)
+                if ws is None:
+                    ws = local.sim = worker_simulator(sim)
+                    ws.conservation_laws = lambda: laws        # once for all members
+                return steady_chunk(ws, opt, pnames, *rows(c))
+
+            _execute_threads(work, todo, min(_n_workers(workers), max(1, len(chunks))),
+                             on_done)
     return SteadyStateEnsemble(states, converged, stable, resid, list(sim.names), P, pnames,
                                Y, snames, methods)
+
+
+def steady_chunk(ws, opt: dict, pnames: list, Pf, Yf, Prows) -> dict:
+    """Steady states of one chunk on the workspace ``ws``: rows of Pf (all
+    parameters) and Yf (all initial values); Prows the given parameters
+    (named ``pnames``), for what Python presimulates.  Returns a dict of y,
+    converged, stable, residual (arrays) and methods (list)."""
+    from .analysis import c_points, c_system, point_method, points_final, search
+    k, n = Yf.shape
+    laws = ws.conservation_laws()
+    fixed = tuple(i for i, s in enumerate(ws.model.species) if s.constant)
+    out = {"y": np.full((k, n), np.nan), "converged": np.zeros(k, bool),
+           "stable": np.zeros(k, bool), "residual": np.full(k, np.nan), "methods": [""] * k}
+    csys = c_system(ws, laws, fixed)
+    pts, done = None, np.zeros(k, dtype=bool)
+    if csys is not None:
+        pts = c_points(ws, csys, Yf, Pf, opt)              # GIL released
+        done = points_final(pts)
+        out["y"][done] = pts["y"][done]
+        out["residual"][done] = pts["residual"][done]
+        out["converged"][done] = (pts["converged"] & np.isfinite(pts["residual"]))[done]
+        out["stable"][done] = pts["stable"][done]
+        for j in np.flatnonzero(done):
+            out["methods"][j] = point_method(pts, j)
+    for j in np.flatnonzero(~done):   # what C defers, in Python
+        par = dict(zip(pnames, Prows[j].tolist())) if pnames else None
+        try:
+            ss = search(ws, Yf[j].copy(), Pf[j].copy(), par, opt, points=pts, row=j)
+            out["y"][j] = np.asarray(ss.y, dtype=float)
+            out["converged"][j], out["stable"][j] = bool(ss.converged), bool(ss.stable)
+            out["residual"][j], out["methods"][j] = float(ss.residual_norm), ss.method
+        except (NeurokinError, ArithmeticError, np.linalg.LinAlgError) as e:
+            out["methods"][j] = f"error: {e}"
+    return out
 
 
 # ---------------------------------------------------------------------------

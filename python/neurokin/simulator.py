@@ -242,8 +242,10 @@ class Simulator:
         return run_ensemble(self, parameters, t_eval, **options)
 
     def steady_state_ensemble(self, parameters=None, **options):
-        """Steady states of many parameter sets (threads); options ``initial``,
-        ``workers``, ``chunk_size``, ``progress`` and those of steady_state."""
+        """Steady states of many parameter sets (threads or Dask); options
+        ``initial``, ``workers``, ``backend``, ``client``, ``chunk_size``,
+        ``progress`` and those of :meth:`steady_state`.  See
+        :func:`neurokin.ensemble.run_steady_state_ensemble`."""
         from .ensemble import run_steady_state_ensemble
         return run_steady_state_ensemble(self, parameters, **options)
 
