@@ -76,6 +76,32 @@ def test_c_spectrum_matches_numpy_on_model_jacobians():
     assert checked >= 10
 
 
+NETWORKS = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "networks"
+
+
+@pytest.mark.parametrize("name", ["multistate_no_obs.xml", "multisite2_no_obs.xml",
+                                  "egfr_net_no_obs.xml"])
+def test_c_search_on_benchmark_networks(name):
+    # multisite2's Jacobians have clusters of equal eigenvalues (its sites are
+    # alike): the QR iteration must still converge there, in C, and agree
+    # with LAPACK
+    sim = nk.Simulator(nk.load_sbml(NETWORKS / name))
+    laws = sim.conservation_laws()
+    fixed = tuple(i for i, s in enumerate(sim.model.species) if s.constant)
+    csys = analysis.c_system(sim, laws, fixed)
+    opt = analysis.steady_state_settings(sim, {})
+    pts = analysis.c_points(sim, csys, sim._y0[None, :], sim._p0[None, :], opt)
+    assert not pts["deferred"][0] and pts["converged"][0]
+    ss = sim.steady_state()
+    assert np.array_equal(ss.y, pts["y"][0]) and ss.stable
+    for y in (sim._y0, ss.y, pts["y"][0] * 1.1):
+        wr, wi, status = sim._runner.spectrum(y, sim._p0, csys.Q)
+        assert status == 0
+        J = np.array(sim._runner.jac(0.0, y, sim._p0))
+        want = analysis._restricted_eigenvalues(J, laws, fixed)
+        assert matched_error(wr + 1j * wi, want) <= 1e-9 * max(np.abs(want).max(), 1.0)
+
+
 def _population(sim, members, seed, start=5.0):
     rng = np.random.default_rng(seed)
     ks = [p for p in sim._pnames if sim.model.parameters.get(p, 0) > 0][:20]

@@ -18,6 +18,8 @@
 #include <float.h>
 #include <math.h>
 
+#include "nk_target.h"
+
 #define A_(i, j) a[(size_t)(i) + (size_t)(j) * (size_t)n]
 
 /* Diagonal similarity D^-1 A D with D a power of 2 per index: scale index i
@@ -77,9 +79,24 @@ static double eig_reflector(int m, double *x, double *beta) {
   return tau;
 }
 
+/* x . y with four partial sums (independent additions: the loop runs at
+ * the adder's throughput rather than its latency). */
+NK_INLINE double eig_dot(int m, const double *x, const double *y) {
+  double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+  int i = 0;
+  for (; i + 4 <= m; i += 4) {
+    s0 += x[i] * y[i];
+    s1 += x[i + 1] * y[i + 1];
+    s2 += x[i + 2] * y[i + 2];
+    s3 += x[i + 3] * y[i + 3];
+  }
+  for (; i < m; ++i) s0 += x[i] * y[i];
+  return (s0 + s1) + (s2 + s3);
+}
+
 /* A <- P A P, P = I - tau v v^T acting on indices k+1..n-1, column by column
  * (k = 0..n-3): upper Hessenberg form.  v: n doubles, w: n doubles. */
-static void eig_hessenberg(int n, double *a, double *v, double *w) {
+NK_MULTIVERSION static void eig_hessenberg(int n, double *a, double *v, double *w) {
   for (int k = 0; k + 2 < n; ++k) {
     const int m = n - k - 1;
     for (int i = 0; i < m; ++i) v[i] = A_(k + 1 + i, k);
@@ -91,10 +108,9 @@ static void eig_hessenberg(int n, double *a, double *v, double *w) {
     for (int i = 1; i < m; ++i) A_(k + 1 + i, k) = 0.0;
     /* left: rows k+1..n-1 of columns k+1..n-1 */
     for (int j = k + 1; j < n; ++j) {
-      double d = 0.0;
-      for (int i = 0; i < m; ++i) d += v[i] * A_(k + 1 + i, j);
-      d *= tau;
-      for (int i = 0; i < m; ++i) A_(k + 1 + i, j) -= d * v[i];
+      double *col = &A_(k + 1, j);
+      const double d = tau * eig_dot(m, v, col);
+      for (int i = 0; i < m; ++i) col[i] -= d * v[i];
     }
     /* right: columns k+1..n-1 of every row, w = A v accumulated by columns */
     for (int i = 0; i < n; ++i) w[i] = 0.0;
@@ -208,7 +224,15 @@ static nk_status eig_hqr(int n, double *a, double *wr, double *wi) {
     int lo = hi;
     for (; lo > 0; --lo) { /* negligible subdiagonal: |h| <= eps (|h-| + |h+|) */
       double s = fabs(A_(lo - 1, lo - 1)) + fabs(A_(lo, lo));
+      /* Without a deflation for 10 steps, a multiple of eps |H| instead of
+       * the local scale, doubled every 10 steps up to 2^10 eps |H| (a
+       * perturbation of the order of the rounding errors of the QR steps
+       * themselves, so still backward stable): a cluster of equal
+       * eigenvalues can hold its subdiagonal at the rounding level of the
+       * whole block, above eps (|h-| + |h+|), where the shifts cycle for
+       * ever (seen on multisite2's Jacobians, ../shared/data/networks). */
       if (s == 0.0) s = anorm;
+      if (its >= 10) s = fmax(s, ldexp(anorm, its < 110 ? its / 10 - 1 : 10));
       if (fabs(A_(lo, lo - 1)) <= DBL_EPSILON * s) {
         A_(lo, lo - 1) = 0.0;
         break;

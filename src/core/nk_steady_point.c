@@ -11,6 +11,7 @@
 
 #include "nk_eigen.h"
 #include "nk_integrator.h"
+#include "nk_target.h"
 
 void nk_steady_totals(int n, int n_dep, const double *L, const double *y, double *totals) {
   for (int r = 0; r < n_dep; ++r) {
@@ -18,6 +19,38 @@ void nk_steady_totals(int n, int n_dep, const double *L, const double *y, double
     double acc = 0.0;
     for (int j = 0; j < n; ++j) acc += row[j] * y[j];
     totals[r] = acc;
+  }
+}
+
+/* A = Q^T (J Q) (m x m, column-major; T = J Q, n x m; J's storage is
+ * reused for Q^T).  Axpys down contiguous columns only, vectorised for the
+ * widest registers at hand: the same IEEE operations on every target. */
+NK_MULTIVERSION static void steady_project(int n, int m, double *J, const double *Q, double *T,
+                                           double *A) {
+  for (int c = 0; c < m; ++c) {
+    double *t = T + (size_t)c * n;
+    const double *q = Q + (size_t)c * n;
+    for (int i = 0; i < n; ++i) t[i] = 0.0;
+    for (int j = 0; j < n; ++j) {
+      const double qj = q[j];
+      if (qj == 0.0) continue;
+      const double *col = J + (size_t)j * n;
+      for (int i = 0; i < n; ++i) t[i] += col[i] * qj;
+    }
+  }
+  double *QT = J;
+  for (int r = 0; r < m; ++r)
+    for (int i = 0; i < n; ++i) QT[r + (size_t)i * m] = Q[i + (size_t)r * n];
+  for (int c = 0; c < m; ++c) {
+    double *a = A + (size_t)c * m;
+    const double *t = T + (size_t)c * n;
+    for (int r = 0; r < m; ++r) a[r] = 0.0;
+    for (int i = 0; i < n; ++i) {
+      const double ti = t[i];
+      if (ti == 0.0) continue;
+      const double *qt = QT + (size_t)i * m;
+      for (int r = 0; r < m; ++r) a[r] += qt[r] * ti;
+    }
   }
 }
 
@@ -38,25 +71,7 @@ nk_status nk_steady_spectrum(const nk_ode *ode, const double *y, const double *Q
   }
   if (m == 0) return NK_SUCCESS;
   if (!Q) return nk_eigvals(n, J, wr, wi, ew);
-  /* A = Q^T (J Q): m x m, column-major */
-  for (int c = 0; c < m; ++c) {
-    double *t = T + (size_t)c * n;
-    const double *q = Q + (size_t)c * n;
-    for (int i = 0; i < n; ++i) t[i] = 0.0;
-    for (int j = 0; j < n; ++j) {
-      const double qj = q[j];
-      if (qj == 0.0) continue;
-      const double *col = J + (size_t)j * n;
-      for (int i = 0; i < n; ++i) t[i] += col[i] * qj;
-    }
-  }
-  for (int c = 0; c < m; ++c)
-    for (int r = 0; r < m; ++r) {
-      const double *q = Q + (size_t)r * n, *t = T + (size_t)c * n;
-      double acc = 0.0;
-      for (int i = 0; i < n; ++i) acc += q[i] * t[i];
-      A[r + (size_t)c * m] = acc;
-    }
+  steady_project(n, m, J, Q, T, A);
   return nk_eigvals(m, A, wr, wi, ew);
 }
 
@@ -214,7 +229,9 @@ nk_status nk_steady_point(const nk_ode *ode, const nk_steady_point_opts *o, cons
       if (ok || run == 0) break;
     }
     res->presimulated = 1;
-    if (!ok) {
+    if (ok) { /* found: its spectrum is the last one computed */
+      stable = 1;
+    } else {
       if (ok0) { /* Newton's point after all */
         memcpy(y, first, (size_t)n * sizeof(double));
         iters = iters0;
@@ -223,9 +240,9 @@ nk_status nk_steady_point(const nk_ode *ode, const nk_steady_point_opts *o, cons
       } else {
         memcpy(y, ycur, (size_t)n * sizeof(double));
       }
+      stable = steady_stable(ode, o, y, scratch, wr, wi, &spec);
+      if (stable < 0) return steady_defer(n, first, iters0, ok0, y, res);
     }
-    stable = steady_stable(ode, o, y, scratch, wr, wi, &spec);
-    if (stable < 0) return steady_defer(n, first, iters0, ok0, y, res);
   }
   res->iters = iters;
   res->converged = ok;

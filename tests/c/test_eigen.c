@@ -155,6 +155,37 @@ static void test_special(void) {
   CHECK(check_spectrum(3, zero, z3, z3, "zero") == 0.0, "zero");
 }
 
+/* Kronecker sums B (x) I + I (x) B (eigenvalues b_i + b_j: every one with
+ * i != j twice) and the same again with a 2 x 2 block: clusters of equal
+ * eigenvalues, which hold subdiagonals at the rounding level of the block
+ * (the case the relaxed deflation test is for).  Compared with the
+ * eigenvalues of B computed here too. */
+static void test_clusters(void) {
+  for (int rep = 0; rep < 20; ++rep) {
+    const int k = 3 + rep % 4, n = k * k;
+    double b[36], *a = calloc((size_t)n * n, sizeof(double)), er[36], ei[36];
+    double *wantr = malloc(sizeof(double) * n), *wanti = malloc(sizeof(double) * n);
+    for (int i = 0; i < k * k; ++i) b[i] = 2.0 * urand() - 1.0;
+    for (int i = 0; i < k; ++i)
+      for (int j = 0; j < k; ++j)
+        for (int r = 0; r < k; ++r) {
+          a[(i * k + r) + (size_t)(j * k + r) * n] += b[i + j * k]; /* B (x) I */
+          a[(r * k + i) + (size_t)(r * k + j) * n] += b[i + j * k]; /* I (x) B */
+        }
+    double bw[NK_EIGEN_WORK(6)], bc[36];
+    memcpy(bc, b, sizeof(double) * k * k);
+    CHECK(nk_eigvals(k, bc, er, ei, bw) == NK_SUCCESS, "B");
+    for (int i = 0; i < k; ++i)
+      for (int j = 0; j < k; ++j) {
+        wantr[i * k + j] = er[i] + er[j];
+        wanti[i * k + j] = ei[i] + ei[j];
+      }
+    const double err = check_spectrum(n, a, wantr, wanti, "kronecker sum");
+    CHECK(err <= 1e-9, "kronecker sum k=%d: error %g", k, err);
+    free(a); free(wantr); free(wanti);
+  }
+}
+
 static void test_bad_input(void) {
   double a[4] = {1.0, NAN, 0.0, 1.0}, wr[2] = {7, 7}, wi[2] = {7, 7}, w[NK_EIGEN_WORK(2)];
   CHECK(nk_eigvals(2, a, wr, wi, w) == NK_NONFINITE && wr[0] == 7.0, "NaN");
@@ -205,6 +236,7 @@ int main(void) {
       test_similar(n, 1.0);
     }
   test_special();
+  test_clusters();
   test_bad_input();
   test_spectrum();
   printf("test_eigen: %s (%d failures, %d checks)\n", failures ? "FAILED" : "ok", failures,
