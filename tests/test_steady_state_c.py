@@ -144,19 +144,38 @@ def test_ensemble_without_presimulation_keeps_newtons_point():
         assert (ens.converged[i], ens.stable[i]) == (ss.converged, ss.stable)
 
 
-def test_singular_start_goes_to_python_least_squares():
-    # df/dx = -3 (x - 1)^2 vanishes at x = 1: the C point reports it singular
+def test_singular_jacobian_is_solved_in_c_by_least_squares():
+    # df/dx = -3 (x - 1)^2 vanishes at x = 1: every Newton step is a
+    # least-squares one, in C; the ensemble gives steady_state's answers
     sim = nk.Simulator(nk.Model.from_odes({"x": "-(x - 1)^3", "y": "-(y - 2)^3"},
                                           {"x": 1.0, "y": 0.5}))
     csys = analysis.c_system(sim, sim.conservation_laws(), ())
-    opt = analysis.steady_state_settings(sim, {})
+    opt = analysis.steady_state_settings(sim, {"presimulate": False})
     pts = analysis.c_points(sim, csys, sim._y0[None, :], sim._p0[None, :], opt)
-    assert pts["singular"][0] and not analysis.points_final(pts)[0]
-    ens = sim.steady_state_ensemble(None,
-                                    initial={"x": [1.0, 1.5]}, workers=1)
+    assert analysis.points_final(pts)[0] and pts["converged"][0]
+    assert pts["y"][0][0] == 1.0 and abs(pts["y"][0][1] - 2.0) < 1e-3
+    ens = sim.steady_state_ensemble(None, initial={"x": [1.0, 1.5]}, workers=2)
     for i, x in enumerate([1.0, 1.5]):
         ss = sim.steady_state(initial={"x": x})
         assert np.array_equal(ens.states[i], ss.y) and ens.methods[i] == ss.method
+
+
+@pytest.mark.parametrize("name", ["BIOMD0000000448.xml", "BIOMD0000000576.xml"])
+def test_curated_models_with_singular_jacobians_stay_in_c(name, monkeypatch):
+    # their Jacobians are singular at the initial state (rank 24 of 27, 16 of
+    # 34, after the conservation laws): least squares in C, and the same
+    # decisions as the Python iteration with numpy's lstsq
+    sim = nk.Simulator(nk.load_sbml(BIOMODELS / name))
+    laws = sim.conservation_laws()
+    csys = analysis.c_system(sim, laws, ())
+    opt = analysis.steady_state_settings(sim, {})
+    pts = analysis.c_points(sim, csys, sim._y0[None, :], sim._p0[None, :], opt)
+    assert not pts["deferred"][0]
+    c = sim.steady_state()
+    monkeypatch.setattr(analysis, "NEWTON_C_MAX_STATES", 0)
+    py = sim.steady_state()
+    assert (c.converged, c.method, c.stable) == (py.converged, py.method, py.stable)
+    np.testing.assert_allclose(c.y, py.y, rtol=1e-6, atol=1e-12)
 
 
 def test_unstable_root_is_presimulated_like_steady_state():
@@ -208,7 +227,7 @@ def test_models_with_events_presimulate_in_python():
     csys = analysis.c_system(sim, sim.conservation_laws(), ())
     opt = analysis.steady_state_settings(sim, {})
     pts = analysis.c_points(sim, csys, sim._y0[None, :], sim._p0[None, :], opt)
-    assert pts["deferred"][0] and not pts["singular"][0]
+    assert pts["deferred"][0]
     ss = sim.steady_state()
     assert ss.method == "presimulation+newton" and ss.converged
     np.testing.assert_allclose(ss.y, [1.0], rtol=1e-8)

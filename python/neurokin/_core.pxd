@@ -180,7 +180,6 @@ cdef extern from "nk_steady.h":
         void *monitor_user
     ctypedef struct nk_steady_point_result:
         int deferred
-        int singular
         int presimulated
         int iters
         int converged

@@ -292,7 +292,8 @@ cdef class ModelRunner:
                       const int[::1] fixed, const double[::1] yfix, double tol, int max_iter,
                       double step_tol):
         """Damped Newton on the reduced steady-state system (nk_steady_newton,
-        GIL released).  Returns (y, iterations, converged, singular)."""
+        GIL released; least squares at a singular Jacobian).  Returns (y,
+        iterations, converged)."""
         self._bind(p)
         cdef int n = self.model.n_y
         if y0.shape[0] != n or yfix.shape[0] != n:
@@ -320,10 +321,8 @@ cdef class ModelRunner:
         cdef nk_status st
         with nogil:
             st = nk_steady_newton(&self.ode, &sys, &yv[0], &wv[0], &pv[0], &it, &ok)
-        if st == NK_SINGULAR_MATRIX:
-            return y, it, False, True
         _check(st)
-        return y, it, ok == 1, False
+        return y, it, ok == 1
 
     cdef const double *_free_basis(self, Q, int *m, list keep) except? NULL:
         """Pointer to the column-major free basis Q (n x m), or NULL (None:
@@ -385,7 +384,7 @@ cdef class ModelRunner:
         whole batch.  Q: the free basis of the stability check (n x m) or
         None; presim_method: the presimulation's method code, or -1 to leave
         presimulations to the caller (deferred).  Returns a dict of arrays:
-        y, iters, converged, deferred, singular, presimulated, spectrum
+        y, iters, converged, deferred, presimulated, spectrum
         (status), stable, residual, wr, wi."""
         cdef int n = self.model.n_y, n_p = self.model.n_p
         cdef Py_ssize_t members = Y0.shape[0], k
@@ -423,8 +422,8 @@ cdef class ModelRunner:
         wr = np.empty((members, mw))
         wi = np.empty((members, mw))
         iters = np.zeros(members, dtype=np.intc)
-        # converged deferred singular presimulated spectrum stable
-        flags = np.zeros((members, 6), dtype=np.intc)
+        # converged deferred presimulated spectrum stable
+        flags = np.zeros((members, 5), dtype=np.intc)
         resid = np.full(members, np.nan)
         work = np.empty(NK_STEADY_POINT_WORK(n))
         iwork = np.empty(n, dtype=np.intc)
@@ -453,19 +452,18 @@ cdef class ModelRunner:
                 itv[k] = res.iters
                 fv[k, 0] = res.converged
                 fv[k, 1] = res.deferred
-                fv[k, 2] = res.singular
-                fv[k, 3] = res.presimulated
-                fv[k, 4] = res.spectrum
-                fv[k, 5] = res.stable
+                fv[k, 2] = res.presimulated
+                fv[k, 3] = res.spectrum
+                fv[k, 4] = res.stable
                 rv[k] = res.residual
         if box.exc is not None:
             exc, box.exc = box.exc, None
             raise exc
         _check(st)
         return {"y": y, "iters": iters, "converged": flags[:, 0].astype(bool),
-                "deferred": flags[:, 1].astype(bool), "singular": flags[:, 2].astype(bool),
-                "presimulated": flags[:, 3].astype(bool), "spectrum": flags[:, 4].copy(),
-                "stable": flags[:, 5].astype(bool), "residual": resid,
+                "deferred": flags[:, 1].astype(bool),
+                "presimulated": flags[:, 2].astype(bool), "spectrum": flags[:, 3].copy(),
+                "stable": flags[:, 4].astype(bool), "residual": resid,
                 "wr": wr[:, :m], "wi": wi[:, :m]}
 
     def run(self, int method, double t0, double t_end, const double[::1] y0,

@@ -4,7 +4,7 @@ The numerical work runs in C: the right-hand side and analytic Jacobian,
 and, up to NEWTON_C_MAX_STATES states, the whole steady-state search
 (src/core/nk_steady_point.c: Newton, the eigenvalues of its stability
 check, the presimulation, the residual).  What C defers (least squares at a
-singular Jacobian, a failed QR iteration, models with events) and larger
+QR iteration that failed, models with events) and larger
 models are driven from here with numpy.
 """
 from __future__ import annotations
@@ -284,10 +284,10 @@ def c_system(sim, laws: ConservationLaws, fixed: tuple) -> CSystem | None:
 def c_points(sim, csys: CSystem, Y0, P, opt: dict) -> dict:
     """The search (nk_steady_point) from each row of Y0 with the parameters
     of the same row of P, in C with the GIL released: a dict of arrays (y,
-    iters, converged, deferred, singular, presimulated, spectrum, stable,
+    iters, converged, deferred, presimulated, spectrum, stable,
     residual, wr, wi), one entry per row.  Rows ``deferred`` are left to
-    ``search`` (least squares at a singular Jacobian, a failed QR iteration,
-    a presimulation of a model with events); the others are the answer."""
+    ``search`` (a failed QR iteration, a presimulation of a model with
+    events); the others are the answer."""
     from ._core import METHODS
     method = opt["method"]
     in_c = (PRESIMULATE_IN_C and not sim.model.events
@@ -331,17 +331,17 @@ def point_method(pts: dict, i: int) -> str:
 def _newton_in_c(sim, csys: CSystem, totals, p, y0, tol, max_iter, step_tol=STEP_TOL):
     """A function y -> (y, iterations, converged) running ``_newton`` in C
     (src/core/nk_steady.c, the same iteration; GIL released).  The function
-    returns None at a singular Jacobian, for the Python iteration (least
-    squares) to take over."""
+    takes the least-squares step at a singular Jacobian, as the Python
+    iteration does."""
     tot = np.ascontiguousarray(totals if csys.dep.size else np.zeros(0), dtype=float)
     yfix = np.ascontiguousarray(y0, dtype=float)
     runner = sim._runner
 
     def run(y):
-        y, iters, ok, singular = runner.newton_steady(
+        return runner.newton_steady(
             np.ascontiguousarray(y, dtype=float), p, csys.dep, csys.L, tot, csys.fixed, yfix,
             tol, max_iter, step_tol)
-        return None if singular else (y, iters, ok)
+
     return run
 
 
@@ -426,7 +426,7 @@ def search(sim, y0, p, parameters, opt: dict, points=None, row: int = 0) -> Stea
     first = None  # Newton's point from y0, when the C search made one
     if csys is not None and not points["deferred"][row]:
         return point_result(sim, points, row)
-    if csys is not None and not points["singular"][row]:
+    if csys is not None:
         first = (np.array(points["y"][row]), int(points["iters"][row]),
                  bool(points["converged"][row]))
     # the totals as the C search sums them, so that both see one system
@@ -440,10 +440,11 @@ def search(sim, y0, p, parameters, opt: dict, points=None, row: int = 0) -> Stea
     newton_c = None if csys is None else _newton_in_c(sim, csys, totals, p, y0, tol, max_iter)
 
     def newton(y):
-        # C (GIL released) where it applies; the same iteration in Python at a
-        # singular Jacobian (least squares) and for models too large for dense
-        out = newton_c(y) if newton_c is not None else None
-        return out if out is not None else _newton(F, JF, fnorm, y, tol, max_iter)
+        # C (GIL released) where it applies; the same iteration in Python for
+        # models too large for dense
+        if newton_c is not None:
+            return newton_c(y)
+        return _newton(F, JF, fnorm, y, tol, max_iter)
 
     def acceptable(y, ok):
         # a reaction model's steady state has no negative concentrations

@@ -660,8 +660,8 @@ def run_steady_state_ensemble(sim, parameters=None, *, initial=None, workers=Non
     The whole search (Newton, the stability check's eigenvalues, the
     presimulation, the residual) runs in C for a chunk of members at a time
     with the GIL released (src/core/nk_steady_point.c), so threads share the
-    work; only what C defers (least squares at a singular Jacobian, models
-    with events) continues in Python, member by member.  Each member's
+    work; only what C defers (a QR iteration that failed, models with
+    events) continues in Python, member by member.  Each member's
     result is that of ``sim.steady_state`` for it, bit for bit, whatever the
     worker count and backend.
     """

@@ -18,6 +18,7 @@
 #include <float.h>
 #include <math.h>
 
+#include "nk_householder.h"
 #include "nk_target.h"
 
 #define A_(i, j) a[(size_t)(i) + (size_t)(j) * (size_t)n]
@@ -55,30 +56,6 @@ static void eig_balance(int n, double *a) {
   }
 }
 
-/* Householder reflector I - tau v v^T (v[0] = 1) mapping (x0, x1, ..., x_{m-1})
- * to (beta, 0, ..., 0), beta = -sign(x0) ||x|| (LAPACK's dlarfg convention).
- * x is overwritten by v; returns tau (0: nothing to annihilate). */
-static double eig_reflector(int m, double *x, double *beta) {
-  double s = 0.0;
-  for (int i = 1; i < m; ++i) s += fabs(x[i]);
-  if (s == 0.0) {
-    *beta = x[0];
-    x[0] = 1.0;
-    return 0.0;
-  }
-  s += fabs(x[0]);
-  double nrm = 0.0; /* scaled by s against overflow */
-  for (int i = 0; i < m; ++i) nrm += (x[i] / s) * (x[i] / s);
-  nrm = s * sqrt(nrm);
-  const double b = x[0] >= 0.0 ? -nrm : nrm;
-  const double tau = (b - x[0]) / b;
-  const double inv = 1.0 / (x[0] - b);
-  for (int i = 1; i < m; ++i) x[i] *= inv;
-  x[0] = 1.0;
-  *beta = b;
-  return tau;
-}
-
 /* x . y with four partial sums (independent additions: the loop runs at
  * the adder's throughput rather than its latency). */
 NK_INLINE double eig_dot(int m, const double *x, const double *y) {
@@ -101,7 +78,7 @@ NK_MULTIVERSION static void eig_hessenberg(int n, double *a, double *v, double *
     const int m = n - k - 1;
     for (int i = 0; i < m; ++i) v[i] = A_(k + 1 + i, k);
     double beta;
-    const double tau = eig_reflector(m, v, &beta);
+    const double tau = nk_reflector(m, v, &beta);
     if (tau == 0.0) continue;
     /* column k: (beta, 0, ..., 0) below the diagonal */
     A_(k + 1, k) = beta;
@@ -163,7 +140,7 @@ static void eig_francis_step(int n, double *a, int lo, int hi, double sum, doubl
   u[1] = h10 * (h00 + A_(lo + 1, lo + 1) - sum);
   u[2] = h10 * A_(lo + 2, lo + 1);
   for (int k = lo; k + 2 <= hi; ++k) { /* chase the bulge down */
-    const double tau = eig_reflector(3, u, &beta);
+    const double tau = nk_reflector(3, u, &beta);
     int j0 = k;
     if (k > lo) { /* column k-1: the bulge becomes (beta, 0, 0) */
       A_(k, k - 1) = beta;
@@ -193,7 +170,7 @@ static void eig_francis_step(int n, double *a, int lo, int hi, double sum, doubl
     u[2] = k + 3 <= hi ? A_(k + 3, k) : 0.0;
   }
   /* the last reflector is 2 x 2: rows hi-1, hi */
-  const double tau = eig_reflector(2, u, &beta);
+  const double tau = nk_reflector(2, u, &beta);
   A_(hi - 1, hi - 2) = beta;
   A_(hi, hi - 2) = 0.0;
   if (tau == 0.0) return;

@@ -4,6 +4,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "nk_lstsq.h"
+
 /* F(y) into f.  Returns max|F| (NaN when an entry is not finite); *full gets
  * max|f| of the unreduced right-hand side (NaN likewise). */
 static double steady_residual(const nk_ode *ode, const nk_steady_system *s, const double *y,
@@ -78,6 +80,24 @@ static int steady_lu_solve(int n, double *J, int *piv, double *b) {
   return 0;
 }
 
+/* The reduced Jacobian at y into J (column-major): dependent rows the laws,
+ * held rows the identity.  Returns 0 when an entry is not finite. */
+static int steady_jacobian(const nk_ode *ode, const nk_steady_system *s, const double *y,
+                           double *J) {
+  const int n = ode->n;
+  ode->jac(0.0, y, NULL, J, ode->user);
+  for (int r = 0; r < s->n_dep; ++r)
+    for (int j = 0; j < n; ++j) J[s->dep[r] + (size_t)j * n] = s->L[(size_t)r * n + j];
+  for (int r = 0; r < s->n_fixed; ++r) {
+    const int i = s->fixed[r];
+    for (int j = 0; j < n; ++j) J[i + (size_t)j * n] = 0.0;
+    J[i + (size_t)i * n] = 1.0;
+  }
+  for (size_t k = 0; k < (size_t)n * n; ++k)
+    if (!isfinite(J[k])) return 0;
+  return 1;
+}
+
 static int steady_check(const nk_ode *ode, const nk_steady_system *s) {
   if (!ode || !s || !ode->rhs || !ode->jac || ode->n < 1 || s->max_iter < 0 ||
       !(s->tol > 0.0) || s->n_dep < 0 || s->n_fixed < 0)
@@ -106,18 +126,15 @@ nk_status nk_steady_newton(const nk_ode *ode, const nk_steady_system *s, double 
   for (int it = 1; it <= s->max_iter; ++it) {
     *iters = it;
     if (!isfinite(fn)) return NK_SUCCESS;
-    ode->jac(0.0, y, NULL, J, ode->user);
-    for (int r = 0; r < s->n_dep; ++r)
-      for (int j = 0; j < n; ++j) J[s->dep[r] + (size_t)j * n] = s->L[(size_t)r * n + j];
-    for (int r = 0; r < s->n_fixed; ++r) {
-      const int i = s->fixed[r];
-      for (int j = 0; j < n; ++j) J[i + (size_t)j * n] = 0.0;
-      J[i + (size_t)i * n] = 1.0;
-    }
-    for (size_t k = 0; k < (size_t)n * n; ++k)
-      if (!isfinite(J[k])) return NK_SUCCESS;
+    if (!steady_jacobian(ode, s, y, J)) return NK_SUCCESS;
     for (int i = 0; i < n; ++i) dy[i] = -f[i];
-    if (steady_lu_solve(n, J, piv, dy)) return NK_SINGULAR_MATRIX;
+    if (steady_lu_solve(n, J, piv, dy)) {
+      /* singular: the least-squares step of smallest norm, as numpy's
+       * lstsq gives the Python iteration (J again: the LU overwrote it) */
+      steady_jacobian(ode, s, y, J);
+      for (int i = 0; i < n; ++i) dy[i] = -f[i];
+      if (nk_lstsq(n, J, dy, ft, piv, NULL) != NK_SUCCESS) return NK_SUCCESS; /* ft, yt: 2n */
+    }
     int small = 1;
     for (int i = 0; i < n; ++i) {
       if (!isfinite(dy[i])) return NK_SUCCESS;

@@ -34,12 +34,13 @@ typedef struct nk_steady_system {
 /* Workspace doubles nk_steady_newton needs for n states (caller-owned). */
 #define NK_STEADY_WORK(n) (4 * (size_t)(n) + (size_t)(n) * (size_t)(n))
 
-/* Iterate from y (overwritten by the last iterate).  work: NK_STEADY_WORK(n)
- * doubles, piv: n ints.  *iters: Newton iterations taken (one less when the
- * start of an iteration is found converged); *converged: 1 or 0.  Returns
- * NK_SUCCESS (converged or not), NK_SINGULAR_MATRIX at an exactly zero
- * pivot (y is then the iterate whose Jacobian was singular), or
- * NK_ERR_ARGUMENT.  ode->jac (dense, column-major) is required. */
+/* Iterate from y (overwritten by the last iterate).  At an exactly zero
+ * pivot of the LU (a singular Jacobian) the step is the least-squares one
+ * of smallest norm (nk_lstsq).  work: NK_STEADY_WORK(n) doubles, piv: n
+ * ints.  *iters: Newton iterations taken (one less when the start of an
+ * iteration is found converged); *converged: 1 or 0.  Returns NK_SUCCESS
+ * (converged or not) or NK_ERR_ARGUMENT.  ode->jac (dense, column-major)
+ * is required. */
 nk_status nk_steady_newton(const nk_ode *ode, const nk_steady_system *sys, double *y,
                            double *work, int *piv, int *iters, int *converged);
 
@@ -83,11 +84,9 @@ typedef struct nk_steady_point_opts {
 } nk_steady_point_opts;
 
 typedef struct nk_steady_point_result {
-  int deferred;   /* the search needs what C does not do (Newton at a singular
-                     Jacobian: least squares; a failed QR iteration; a
-                     presimulation without opts.presim): y, iters and
-                     converged then hold Newton's point from y0 */
-  int singular;   /* Newton from y0 met a singular Jacobian (deferred) */
+  int deferred;   /* the search needs what C does not do (a failed QR
+                     iteration; a presimulation without opts.presim): y,
+                     iters and converged then hold Newton's point from y0 */
   int presimulated; /* the answer came from a presimulation */
   int iters;      /* Newton iterations of the answer */
   int converged;  /* the answer is an accepted Newton point */

@@ -1,9 +1,8 @@
 /* nk_steady_point.c - the steady-state search of neurokin.analysis in C:
  * Newton, its stability check, the presimulation (see nk_steady.h).  The
  * Python search calls this first and finishes in Python only what C defers
- * (least squares at a singular Jacobian, a failed QR iteration, models with
- * events); a steady-state ensemble runs it for a whole chunk of members
- * with the GIL released. */
+ * (a failed QR iteration, models with events); a steady-state ensemble runs
+ * it for a whole chunk of members with the GIL released. */
 #include "nk_steady.h"
 
 #include <math.h>
@@ -102,8 +101,7 @@ static int steady_stable(const nk_ode *ode, const nk_steady_point_opts *o, const
 }
 
 /* Newton from start (y0's totals and held values in sys) into y; ok: the
- * point is accepted.  Returns 0, 1 at a singular Jacobian, -1 for bad
- * arguments. */
+ * point is accepted.  Returns 0, or -1 for bad arguments. */
 static int steady_newton_accept(const nk_ode *ode, const nk_steady_point_opts *o,
                                 const nk_steady_system *sys, const double *start, double *y,
                                 double *work, int *iwork, int *iters, int *ok) {
@@ -111,7 +109,6 @@ static int steady_newton_accept(const nk_ode *ode, const nk_steady_point_opts *o
   memcpy(y, start, (size_t)n * sizeof(double));
   *ok = 0;
   const nk_status st = nk_steady_newton(ode, sys, y, work, iwork, iters, ok);
-  if (st == NK_SINGULAR_MATRIX) return 1;
   if (st != NK_SUCCESS) return -1;
   if (*ok && o->nonneg)
     for (int i = 0; i < n; ++i)
@@ -196,10 +193,6 @@ nk_status nk_steady_point(const nk_ode *ode, const nk_steady_point_opts *o, cons
   int iters0 = 0, ok0 = 0, spec = 0;
   const int r0 = steady_newton_accept(ode, o, &sys, y0, first, scratch, iwork, &iters0, &ok0);
   if (r0 < 0) return NK_ERR_ARGUMENT;
-  if (r0 == 1) {
-    res->singular = 1;
-    return steady_defer(n, first, iters0, 0, y, res);
-  }
   int stable = 0;
   if (ok0 || !o->presimulate) {
     stable = steady_stable(ode, o, first, scratch, wr, wi, &spec);
@@ -218,9 +211,8 @@ nk_status nk_steady_point(const nk_ode *ode, const nk_steady_point_opts *o, cons
       if (run == -2) return NK_INTERRUPTED;
       if (run < 0) return steady_defer(n, first, iters0, ok0, y, res);
       if (run == 2) break;
-      const int rn = steady_newton_accept(ode, o, &sys, ycur, y, scratch, iwork, &iters, &ok);
-      if (rn < 0) return NK_ERR_ARGUMENT;
-      if (rn == 1) return steady_defer(n, first, iters0, ok0, y, res);
+      if (steady_newton_accept(ode, o, &sys, ycur, y, scratch, iwork, &iters, &ok) < 0)
+        return NK_ERR_ARGUMENT;
       if (ok) {
         const int sn = steady_stable(ode, o, y, scratch, wr, wi, &spec);
         if (sn < 0) return steady_defer(n, first, iters0, ok0, y, res);
