@@ -9,6 +9,9 @@ exp(N(0, sigma^2)), sigma 0.5, seed 2026, from the module's initial state.
 Some members then have no stable state near the start and need a
 presimulation; the count is printed.
 
+``--t-settle T`` passes ``t_settle=T`` to neurokin (integrate T model time
+units before Newton, for models with several stable states).
+
 What is timed (best of ``--repeats``, interleaved):
 
 * neurokin: ``sim.steady_state_ensemble(params, workers=w)`` end to end for
@@ -126,6 +129,8 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--no-roadrunner", action="store_true")
+    ap.add_argument("--t-settle", type=float, default=0.0,
+                    help="neurokin's t_settle: model time integrated before Newton")
     args = ap.parse_args(argv)
     import neurokin as nk
     rr_ok = not args.no_roadrunner
@@ -135,19 +140,21 @@ def main(argv=None):
         except ImportError:
             print("libRoadRunner is not installed: neurokin only")
             rr_ok = False
-    print(f"{args.members} members per model, sigma {args.sigma}, best of {args.repeats}; "
+    print(f"{args.members} members per model, sigma {args.sigma}, t_settle {args.t_settle:g}, "
+          f"best of {args.repeats}; "
           f"load average {os.getloadavg()[0]:.2f}")
     for name in args.models:
         model = getattr(nk.models, name)()
         sim = nk.Simulator(model)
         P = population(sim, args.members, args.sigma, args.seed)
-        sim.steady_state_ensemble(P, workers=1)   # warm-up
-        t1, e1 = best_of(lambda: sim.steady_state_ensemble(P, workers=1), args.repeats)
-        t2, e2 = best_of(lambda: sim.steady_state_ensemble(P, workers=2), args.repeats)
+        opts = {"t_settle": args.t_settle}
+        sim.steady_state_ensemble(P, workers=1, **opts)   # warm-up
+        t1, e1 = best_of(lambda: sim.steady_state_ensemble(P, workers=1, **opts), args.repeats)
+        t2, e2 = best_of(lambda: sim.steady_state_ensemble(P, workers=2, **opts), args.repeats)
         same = (np.array_equal(e1.states, e2.states, equal_nan=True)
                 and e1.methods == e2.methods)
         check = all(np.array_equal(e1.states[i], sim.steady_state(
-            parameters={k: v[i] for k, v in P.items()}).y)
+            parameters={k: v[i] for k, v in P.items()}, **opts).y)
             for i in range(0, args.members, max(1, args.members // 7)))
         presim = sum(m == "presimulation+newton" for m in e1.methods)
         line = (f"{name:20s} neurokin 1 thread {args.members / t1:9.0f}/s, 2 threads "

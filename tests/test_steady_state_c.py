@@ -231,3 +231,58 @@ def test_models_with_events_presimulate_in_python():
     ss = sim.steady_state()
     assert ss.method == "presimulation+newton" and ss.converged
     np.testing.assert_allclose(ss.y, [1.0], rtol=1e-8)
+
+
+# -- settling before Newton (t_settle) ---------------------------------------------
+def bistable():
+    # x' = -x (x - a)(x - 1): stable roots 0 and 1, unstable a = 0.2.  From
+    # 0.70 the trajectory goes to 1, but Newton's first step (near the maximum
+    # of f) overshoots below a and converges to 0: another basin
+    return nk.Simulator(nk.Model.from_odes({"x": "-x*(x - a)*(x - 1)"}, {"x": 0.70},
+                                           {"a": 0.2}))
+
+
+def test_t_settle_starts_newton_in_the_trajectorys_basin(monkeypatch):
+    sim = bistable()
+    plain = sim.steady_state()
+    assert plain.stable and abs(plain.y[0]) < 1e-12          # the limitation
+    end = sim.simulate(100.0, t_eval=[0.0, 100.0]).y[-1, 0]
+    settled = sim.steady_state(t_settle=20.0)
+    assert settled.stable and settled.converged and settled.method == "newton"
+    np.testing.assert_allclose(settled.y, [end], rtol=1e-6)
+    monkeypatch.setattr(analysis, "PRESIMULATE_IN_C", False)   # the Python loop
+    _same(settled, sim.steady_state(t_settle=20.0))
+
+
+@pytest.mark.parametrize("model", ["hpa_axis", "gaba_glutamate"])
+def test_t_settle_in_c_is_the_python_loop_bit_for_bit(model, monkeypatch):
+    sim = nk.Simulator(getattr(models, model)())
+    P, ini = _population(sim, 15, seed=12)
+    ens = sim.steady_state_ensemble(P, initial=ini, t_settle=5.0, workers=2, chunk_size=4)
+    for i in range(15):
+        kw = dict(initial={k: v[i] for k, v in ini.items()},
+                  parameters={k: v[i] for k, v in P.items()}, t_settle=5.0)
+        monkeypatch.setattr(analysis, "PRESIMULATE_IN_C", True)
+        c = sim.steady_state(**kw)
+        assert np.array_equal(ens.states[i], c.y) and ens.methods[i] == c.method
+        monkeypatch.setattr(analysis, "PRESIMULATE_IN_C", False)
+        _same(c, sim.steady_state(**kw))
+
+
+def test_t_settle_with_events_runs_in_python():
+    ev = nk.Event("kick", "t >= 1", (("x", "x + 0.2"),))
+    sim = nk.Simulator(nk.Model.from_odes({"x": "-x*(x - a)*(x - 1)"}, {"x": 0.1},
+                                          {"a": 0.2}, events=[ev]))
+    csys = analysis.c_system(sim, sim.conservation_laws(), ())
+    opt = analysis.steady_state_settings(sim, {"t_settle": 10.0})
+    assert not analysis.c_search_applies(sim, csys, opt)
+    # the kick at t = 1 lifts x from the basin of 0 into that of 1
+    ss = sim.steady_state(t_settle=10.0)
+    np.testing.assert_allclose(ss.y, [1.0], rtol=1e-8)
+    assert ss.method == "newton"      # Newton from the settled state, in Python
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf"), "soon"])
+def test_t_settle_must_be_a_finite_time(bad):
+    with pytest.raises(nk.InvalidValueError, match="t_settle"):
+        bistable().steady_state(t_settle=bad)

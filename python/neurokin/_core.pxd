@@ -171,6 +171,7 @@ cdef extern from "nk_steady.h":
         const double *Q
         int m
         int presimulate
+        double t_settle
         nk_integrator *presim
         nk_linsol *ls
         double t_presim
@@ -180,6 +181,7 @@ cdef extern from "nk_steady.h":
         void *monitor_user
     ctypedef struct nk_steady_point_result:
         int deferred
+        int newton_point
         int presimulated
         int iters
         int converged

@@ -378,14 +378,15 @@ cdef class ModelRunner:
                       const int[::1] dep, const double[:, ::1] L, const int[::1] fixed,
                       Q, double tol, double step_tol, int max_iter, bint nonneg,
                       bint presimulate, int presim_method, double t_presim, double rtol,
-                      const double[::1] atol):
+                      const double[::1] atol, double t_settle=0.0):
         """nk_steady_point (the whole steady-state search) for each row of Y0,
         with the parameters of the same row of P, the GIL released for the
         whole batch.  Q: the free basis of the stability check (n x m) or
         None; presim_method: the presimulation's method code, or -1 to leave
-        presimulations to the caller (deferred).  Returns a dict of arrays:
-        y, iters, converged, deferred, presimulated, spectrum
-        (status), stable, residual, wr, wi."""
+        presimulations to the caller (deferred); t_settle > 0 (an integration
+        before Newton) needs a method.  Returns a dict of arrays: y, iters,
+        converged, deferred, newton_point, presimulated, spectrum (status),
+        stable, residual, wr, wi."""
         cdef int n = self.model.n_y, n_p = self.model.n_p
         cdef Py_ssize_t members = Y0.shape[0], k
         if Y0.shape[1] != n or P.shape[0] != members or P.shape[1] != n_p:
@@ -407,6 +408,7 @@ cdef class ModelRunner:
         o.max_iter = max_iter
         o.nonneg = nonneg
         o.presimulate = presimulate
+        o.t_settle = t_settle
         o.presim = self._integrator(presim_method) if presim_method >= 0 else NULL
         o.ls = self.ls
         o.t_presim = t_presim
@@ -422,8 +424,8 @@ cdef class ModelRunner:
         wr = np.empty((members, mw))
         wi = np.empty((members, mw))
         iters = np.zeros(members, dtype=np.intc)
-        # converged deferred presimulated spectrum stable
-        flags = np.zeros((members, 5), dtype=np.intc)
+        # converged deferred presimulated spectrum stable newton_point
+        flags = np.zeros((members, 6), dtype=np.intc)
         resid = np.full(members, np.nan)
         work = np.empty(NK_STEADY_POINT_WORK(n))
         iwork = np.empty(n, dtype=np.intc)
@@ -455,6 +457,7 @@ cdef class ModelRunner:
                 fv[k, 2] = res.presimulated
                 fv[k, 3] = res.spectrum
                 fv[k, 4] = res.stable
+                fv[k, 5] = res.newton_point
                 rv[k] = res.residual
         if box.exc is not None:
             exc, box.exc = box.exc, None
@@ -463,7 +466,8 @@ cdef class ModelRunner:
         return {"y": y, "iters": iters, "converged": flags[:, 0].astype(bool),
                 "deferred": flags[:, 1].astype(bool),
                 "presimulated": flags[:, 2].astype(bool), "spectrum": flags[:, 3].copy(),
-                "stable": flags[:, 4].astype(bool), "residual": resid,
+                "stable": flags[:, 4].astype(bool), "newton_point": flags[:, 5].astype(bool),
+                "residual": resid,
                 "wr": wr[:, :m], "wi": wi[:, :m]}
 
     def run(self, int method, double t0, double t_end, const double[::1] y0,

@@ -197,7 +197,8 @@ class SteadyState:
         return self.x[name]
 
 
-_SS_OPTIONS = {"tol", "max_iter", "presimulate", "t_presim", "rtol", "atol", "method"}
+_SS_OPTIONS = {"tol", "max_iter", "presimulate", "t_presim", "t_settle", "rtol", "atol",
+               "method"}
 
 
 def steady_state_settings(sim, options: dict) -> dict:
@@ -210,6 +211,7 @@ def steady_state_settings(sim, options: dict) -> dict:
             "max_iter": V.integer_value(options.get("max_iter", 50), "max_iter", 0),
             "presimulate": bool(options.get("presimulate", True)),
             "t_presim": V.real_value(options.get("t_presim", 1e6), "t_presim", strict=True),
+            "t_settle": V.real_value(options.get("t_settle", 0.0), "t_settle"),
             "rtol": V.rtol_value(options.get("rtol", 1e-8)),
             "atol": sim._atol(options.get("atol", 1e-14)),
             "method": V.method_name(options.get("method", "bdf"))}
@@ -289,14 +291,26 @@ def c_points(sim, csys: CSystem, Y0, P, opt: dict) -> dict:
     ``search`` (a failed QR iteration, a presimulation of a model with
     events); the others are the answer."""
     from ._core import METHODS
-    method = opt["method"]
-    in_c = (PRESIMULATE_IN_C and not sim.model.events
-            and not (method == "radau5" and sim.linear_solver == "gmres"))
+    in_c = presimulate_in_c(sim, opt)
     return sim._runner.steady_points(
         np.ascontiguousarray(Y0, dtype=float), np.ascontiguousarray(P, dtype=float),
         csys.dep, csys.L, csys.fixed, csys.Q, opt["tol"], STEP_TOL, opt["max_iter"],
-        not sim.model.odes, opt["presimulate"], METHODS[method] if in_c else -1,
-        opt["t_presim"], opt["rtol"], np.ascontiguousarray(opt["atol"], dtype=float))
+        not sim.model.odes, opt["presimulate"], METHODS[opt["method"]] if in_c else -1,
+        opt["t_presim"], opt["rtol"], np.ascontiguousarray(opt["atol"], dtype=float),
+        opt["t_settle"])
+
+
+def presimulate_in_c(sim, opt: dict) -> bool:
+    """Whether the C search runs this model's integrations (not with events,
+    whose loop is Python's, nor radau5 on GMRES, which simulate refuses)."""
+    return (PRESIMULATE_IN_C and not sim.model.events
+            and not (opt["method"] == "radau5" and sim.linear_solver == "gmres"))
+
+
+def c_search_applies(sim, csys, opt: dict) -> bool:
+    """Whether c_points can run the search at all: a C system, and the
+    settling integration (t_settle > 0) in C."""
+    return csys is not None and (opt["t_settle"] == 0.0 or presimulate_in_c(sim, opt))
 
 
 def points_final(pts: dict) -> np.ndarray:
@@ -396,13 +410,20 @@ def steady_state(sim, initial=None, parameters=None, **options):
     Newton's method on the system reduced by the conservation laws (their
     totals fixed by ``initial``) with constant species held; a Newton point
     with negative concentrations (reaction models) is not accepted.  If
-    Newton fails, the model is integrated over growing horizons
-    (presimulation) and Newton restarts from there.
+    Newton fails, or finds an unstable root, the model is integrated over
+    growing horizons (presimulation) and Newton restarts from there.
+
+    In a model with several stable states, Newton from a state far from
+    balance can converge to one the trajectory does not reach (another
+    basin).  ``t_settle`` integrates that long first, so that Newton starts
+    where the trajectory is by then; the result is still checked, and the
+    presimulation still follows where needed.
 
     Options: tol (max |dy/dt| at the solution, default 1e-9 times the largest
     initial value, at least 1e-9), max_iter (50), presimulate (True),
-    t_presim (longest horizon, 1e6 time units), rtol/atol/method of the
-    presimulation.
+    t_presim (longest horizon, 1e6 time units), t_settle (model time units
+    integrated before Newton, default 0), rtol/atol/method of the
+    integrations.
     """
     opt = steady_state_settings(sim, options)
     return search(sim, sim._state(initial), sim._params(parameters), parameters, opt)
@@ -419,14 +440,15 @@ def search(sim, y0, p, parameters, opt: dict, points=None, row: int = 0) -> Stea
     nonneg = not sim.model.odes
     fixed = tuple(i for i, s in enumerate(sim.model.species) if s.constant)
     csys = c_system(sim, laws, fixed)
-    if csys is not None and points is None:
+    in_c = c_search_applies(sim, csys, opt)
+    if in_c and points is None:
         with sim._lock:
             points = c_points(sim, csys, y0[None, :], p[None, :], opt)
         row = 0
-    first = None  # Newton's point from y0, when the C search made one
-    if csys is not None and not points["deferred"][row]:
+    first = None  # Newton's point from the start, when the C search made one
+    if in_c and not points["deferred"][row]:
         return point_result(sim, points, row)
-    if csys is not None:
+    if in_c and points["newton_point"][row]:
         first = (np.array(points["y"][row]), int(points["iters"][row]),
                  bool(points["converged"][row]))
     # the totals as the C search sums them, so that both see one system
@@ -462,11 +484,22 @@ def search(sim, y0, p, parameters, opt: dict, points=None, row: int = 0) -> Stea
         eig = spectrum(y)
         return bool(np.all(np.isfinite(eig)) and (eig.size == 0 or np.all(eig.real < 0)))
 
+    def run(start, horizon):
+        return sim.simulate(horizon, parameters=parameters,
+                            initial=_as_initial(sim, start, nonneg),
+                            rtol=opt["rtol"], atol=opt["atol"], method=opt["method"],
+                            t_eval=[0.0, horizon])
+
+    ystart = y0      # where Newton starts: y0, or where settling ends
+    if opt["t_settle"] > 0.0:
+        r = run(y0, opt["t_settle"])
+        if len(r.t):
+            ystart = r.y[-1].copy()
     if first is not None:
         y, iters, ok = first
     else:
         with sim._lock:
-            y, iters, ok = newton(y0.copy())
+            y, iters, ok = newton(ystart.copy())
             ok = acceptable(y, ok)
     method = "newton"
     newton_point = (y, iters, ok)
@@ -477,13 +510,10 @@ def search(sim, y0, p, parameters, opt: dict, points=None, row: int = 0) -> Stea
     if not ok and opt["presimulate"]:
         method = "presimulation+newton"
         t_max = opt["t_presim"]
-        ycur = y0.copy()
+        ycur = ystart.copy()
         horizon = 1.0
         while horizon <= t_max:
-            r = sim.simulate(horizon, parameters=parameters,
-                             initial=_as_initial(sim, ycur, nonneg),
-                             rtol=opt["rtol"], atol=opt["atol"], method=opt["method"],
-                             t_eval=[0.0, horizon])
+            r = run(ycur, horizon)
             if len(r.t) == 0:
                 break
             ycur = r.y[-1].copy()

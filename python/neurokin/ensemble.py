@@ -732,7 +732,8 @@ def steady_chunk(ws, opt: dict, pnames: list, Pf, Yf, Prows) -> dict:
     parameters) and Yf (all initial values); Prows the given parameters
     (named ``pnames``), for what Python presimulates.  Returns a dict of y,
     converged, stable, residual (arrays) and methods (list)."""
-    from .analysis import c_points, c_system, point_method, points_final, search
+    from .analysis import (c_points, c_search_applies, c_system, point_method, points_final,
+                           search)
     k, n = Yf.shape
     laws = ws.conservation_laws()
     fixed = tuple(i for i, s in enumerate(ws.model.species) if s.constant)
@@ -740,7 +741,7 @@ def steady_chunk(ws, opt: dict, pnames: list, Pf, Yf, Prows) -> dict:
            "stable": np.zeros(k, bool), "residual": np.full(k, np.nan), "methods": [""] * k}
     csys = c_system(ws, laws, fixed)
     pts, done = None, np.zeros(k, dtype=bool)
-    if csys is not None:
+    if c_search_applies(ws, csys, opt):
         pts = c_points(ws, csys, Yf, Pf, opt)              # GIL released
         done = points_final(pts)
         out["y"][done] = pts["y"][done]

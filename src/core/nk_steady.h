@@ -48,15 +48,17 @@ nk_status nk_steady_newton(const nk_ode *ode, const nk_steady_system *sys, doubl
 
 /* What neurokin.analysis.steady_state does, in C:
  *   1. the totals of the conservation laws and the tolerance tol max(1,
- *      max|y0|) from y0, Newton from y0;
+ *      max|y0|) from y0; with t_settle > 0, an integration over [0,
+ *      t_settle] from y0 (the start then being where it ends); Newton from
+ *      the start;
  *   2. its point accepted (converged, no state below -tol in a reaction
  *      model) and stable: the answer;
  *   3. else, with presimulation, integrate over horizons 1, 10, 100, ... up
- *      to t_presim from where the last one ended (a reaction model's state
- *      clipped at 0 first) and try Newton (with the totals and held values
- *      of y0) after each, until a point is accepted and stable or a run
- *      fails; if none is, Newton's point from y0 if it was accepted, else
- *      the last state reached.
+ *      to t_presim from where the last one ended (the first from the start;
+ *      a reaction model's state clipped at 0 first) and try Newton (with
+ *      the totals and held values of y0) after each, until a point is
+ *      accepted and stable or a run fails; if none is, Newton's point from
+ *      the start if it was accepted, else the last state reached.
  * The stability check takes the eigenvalues of the Jacobian on the free
  * subspace: the columns of Q (n x m, column-major, orthonormal), or the
  * whole space (Q NULL, m = n). */
@@ -75,6 +77,7 @@ typedef struct nk_steady_point_opts {
   int m;
   /* presimulation */
   int presimulate;      /* 0: Newton's point is the answer, accepted or not */
+  double t_settle;      /* >= 0; > 0 needs presim */
   nk_integrator *presim; /* NULL: a point that needs one is deferred */
   nk_linsol *ls;
   double t_presim, rtol;
@@ -85,8 +88,9 @@ typedef struct nk_steady_point_opts {
 
 typedef struct nk_steady_point_result {
   int deferred;   /* the search needs what C does not do (a failed QR
-                     iteration; a presimulation without opts.presim): y,
-                     iters and converged then hold Newton's point from y0 */
+                     iteration; a presimulation without opts.presim) */
+  int newton_point; /* deferred with Newton's point from the start in y,
+                       iters and converged */
   int presimulated; /* the answer came from a presimulation */
   int iters;      /* Newton iterations of the answer */
   int converged;  /* the answer is an accepted Newton point */

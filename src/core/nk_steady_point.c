@@ -162,6 +162,7 @@ static nk_status steady_defer(int n, const double *first, int iters0, int ok0, d
   res->converged = ok0;
   res->presimulated = 0;
   res->deferred = 1;
+  res->newton_point = 1;
   return NK_SUCCESS;
 }
 
@@ -175,7 +176,7 @@ nk_status nk_steady_point(const nk_ode *ode, const nk_steady_point_opts *o, cons
   memset(res, 0, sizeof(*res));
   double *totals = work, *first = work + n, *ycur = work + 2 * (size_t)n,
          *yin = work + 3 * (size_t)n, *t_out = work + 4 * (size_t)n,
-         *y_out = t_out + 2, *scratch = y_out + 2 * (size_t)n;
+         *y_out = t_out + 2, *start = y_out + 2 * (size_t)n, *scratch = start + n;
   double scale = 1.0; /* the tolerance scale of analysis.steady_state */
   for (int i = 0; i < n; ++i) scale = fmax(scale, fabs(y0[i]));
   nk_steady_totals(n, o->n_dep, o->L, y0, totals);
@@ -190,9 +191,21 @@ nk_status nk_steady_point(const nk_ode *ode, const nk_steady_point_opts *o, cons
   sys.tol = o->tol * scale;
   sys.step_tol = o->step_tol;
   sys.max_iter = o->max_iter;
+  /* settling first: Newton then starts where the trajectory is at t_settle */
+  memcpy(start, y0, (size_t)n * sizeof(double));
+  if (o->t_settle > 0.0) {
+    if (!o->presim) return NK_ERR_ARGUMENT;
+    for (int i = 0; i < n; ++i) yin[i] = o->nonneg ? fmax(y0[i], 0.0) : y0[i];
+    const int run = steady_presim_run(ode, o, yin, o->t_settle, t_out, y_out, start);
+    if (run == -2) return NK_INTERRUPTED;
+    if (run == -1) { /* no Newton point to hand over */
+      res->deferred = 1;
+      return NK_SUCCESS;
+    }
+  }
   int iters0 = 0, ok0 = 0, spec = 0;
-  const int r0 = steady_newton_accept(ode, o, &sys, y0, first, scratch, iwork, &iters0, &ok0);
-  if (r0 < 0) return NK_ERR_ARGUMENT;
+  if (steady_newton_accept(ode, o, &sys, start, first, scratch, iwork, &iters0, &ok0) < 0)
+    return NK_ERR_ARGUMENT;
   int stable = 0;
   if (ok0 || !o->presimulate) {
     stable = steady_stable(ode, o, first, scratch, wr, wi, &spec);
@@ -204,7 +217,7 @@ nk_status nk_steady_point(const nk_ode *ode, const nk_steady_point_opts *o, cons
     /* an unstable or missing root: look where the trajectory goes */
     if (!o->presim) return steady_defer(n, first, iters0, ok0, y, res);
     ok = 0;
-    memcpy(ycur, y0, (size_t)n * sizeof(double));
+    memcpy(ycur, start, (size_t)n * sizeof(double));
     for (double horizon = 1.0; horizon <= o->t_presim; horizon *= 10.0) {
       for (int i = 0; i < n; ++i) yin[i] = o->nonneg ? fmax(ycur[i], 0.0) : ycur[i];
       const int run = steady_presim_run(ode, o, yin, horizon, t_out, y_out, ycur);

@@ -156,7 +156,16 @@ static void test_point_and_presimulation(void) {
   o.presimulate = 1;
   o.presim = NULL; /* presimulation needed, none in C */
   CHECK(nk_steady_point(&ode, &o, &tiny, &y, wr, wi, w, iw, &r) == NK_SUCCESS, "deferred");
-  CHECK(r.deferred && r.converged && fabs(y) < 1e-12, "deferred: y %g", y);
+  CHECK(r.deferred && r.newton_point && r.converged && fabs(y) < 1e-12, "deferred: y %g", y);
+  o.presim = it; /* settling first: from 1e-9, 40 time units reach x near 1 */
+  o.t_settle = 40.0;
+  CHECK(nk_steady_point(&ode, &o, &tiny, &y, wr, wi, w, iw, &r) == NK_SUCCESS, "settle");
+  CHECK(!r.deferred && !r.presimulated && r.converged && r.stable && fabs(y - 1.0) < 1e-9,
+        "settle: presimulated %d, y %g", r.presimulated, y);
+  o.presim = NULL;
+  CHECK(nk_steady_point(&ode, &o, &tiny, &y, wr, wi, w, iw, &r) == NK_ERR_ARGUMENT,
+        "settling without an integrator");
+  o.t_settle = 0.0;
   o.tol = 0.0;
   CHECK(nk_steady_point(&ode, &o, &tiny, &y, wr, wi, w, iw, &r) == NK_ERR_ARGUMENT, "tol 0");
   nk_integrator_free(&it);
