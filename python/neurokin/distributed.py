@@ -3,6 +3,7 @@
     from dask.distributed import Client
     client = Client("tcp://scheduler:8786")
     ens = sim.ensemble(params, t_eval=t, backend="dask", client=client)
+    ss = sim.steady_state_ensemble(params, backend="dask", client=client)
 
 Members are cut into chunks (as with threads); each chunk is one task.  The
 model travels as its pickled *description* inside every task (a few kB for
