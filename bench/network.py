@@ -64,6 +64,21 @@ def sbml_id(model, name: str) -> str:
     return name.replace(".", "__")
 
 
+def steady_state_runner(sbml, ids):
+    """A libRoadRunner instance for steady states: conserved-moiety analysis
+    on (it regenerates the model and resets selections, so it gets an
+    instance of its own), its presimulation allowed, the species selected."""
+    import roadrunner
+    rr = roadrunner.RoadRunner(sbml)
+    rr.conservedMoietyAnalysis = True
+    try:
+        rr.steadyStateSolver.allow_presimulation = True
+    except Exception:   # noqa: BLE001 - option name differs across versions
+        pass
+    rr.steadyStateSelections = [f"[{i}]" for i in ids]
+    return rr
+
+
 def timed(fn):
     gc.disable()
     try:
@@ -93,15 +108,7 @@ def run_scenario(name, options, repeats, rtol, atol, points_list, linear_solver=
     rr.integrator.maximum_num_steps = 500000
     ids = [sbml_id(model, s) for s in sim.names]
     rr.timeCourseSelections = ["time"] + [f"[{i}]" for i in ids]
-    # a second instance for steady states: conserved-moiety analysis regenerates the
-    # model (and resets selections), so the simulate instance stays without it
-    rr_ss_inst = roadrunner.RoadRunner(sbml)
-    rr_ss_inst.conservedMoietyAnalysis = True
-    try:
-        rr_ss_inst.steadyStateSolver.allow_presimulation = True
-    except Exception:   # noqa: BLE001 - option name differs across versions
-        pass
-    rr_ss_inst.steadyStateSelections = [f"[{i}]" for i in ids]
+    rr_ss_inst = steady_state_runner(sbml, ids)  # the simulate instance stays without CMA
 
     cells = {}
     for pts in points_list:

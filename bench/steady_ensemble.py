@@ -63,16 +63,9 @@ def best_of(fn, repeats):
 
 
 def roadrunner_loop(model, sim, P):
-    import roadrunner
-    from network import export, sbml_id
+    from network import export, sbml_id, steady_state_runner
     sbml, _ = export(model)
-    rr = roadrunner.RoadRunner(sbml)
-    rr.conservedMoietyAnalysis = True
-    try:
-        rr.steadyStateSolver.allow_presimulation = True
-    except Exception:   # noqa: BLE001 - option name differs across versions
-        pass
-    rr.steadyStateSelections = [f"[{sbml_id(model, s)}]" for s in sim.names]
+    rr = steady_state_runner(sbml, [sbml_id(model, s) for s in sim.names])
     pids = {k: sbml_id(model, k) for k in P}
     members = len(next(iter(P.values())))
 

@@ -21,36 +21,33 @@ void nk_steady_totals(int n, int n_dep, const double *L, const double *y, double
   }
 }
 
-/* A = Q^T (J Q) (m x m, column-major; T = J Q, n x m; J's storage is
- * reused for Q^T).  Axpys down contiguous columns only, vectorised for the
- * widest registers at hand: the same IEEE operations on every target. */
-NK_MULTIVERSION static void steady_project(int n, int m, double *J, const double *Q, double *T,
-                                           double *A) {
-  for (int c = 0; c < m; ++c) {
-    double *t = T + (size_t)c * n;
-    const double *q = Q + (size_t)c * n;
-    for (int i = 0; i < n; ++i) t[i] = 0.0;
-    for (int j = 0; j < n; ++j) {
-      const double qj = q[j];
-      if (qj == 0.0) continue;
-      const double *col = J + (size_t)j * n;
-      for (int i = 0; i < n; ++i) t[i] += col[i] * qj;
+/* C = M B for column-major M (rows x inner) and B (inner x cols), column by
+ * column as axpys down contiguous columns of M (a zero entry of B skipped),
+ * vectorised for the widest registers at hand: the same IEEE operations on
+ * every target. */
+NK_MULTIVERSION static void steady_matmul(int rows, int inner, int cols, const double *M,
+                                          const double *B, double *C) {
+  for (int c = 0; c < cols; ++c) {
+    double *out = C + (size_t)c * rows;
+    const double *b = B + (size_t)c * inner;
+    for (int i = 0; i < rows; ++i) out[i] = 0.0;
+    for (int j = 0; j < inner; ++j) {
+      const double bj = b[j];
+      if (bj == 0.0) continue;
+      const double *col = M + (size_t)j * rows;
+      for (int i = 0; i < rows; ++i) out[i] += col[i] * bj;
     }
   }
+}
+
+/* A = Q^T (J Q) (m x m; T = J Q, n x m; J's storage is reused for Q^T, so
+ * both products run down contiguous columns). */
+static void steady_project(int n, int m, double *J, const double *Q, double *T, double *A) {
+  steady_matmul(n, n, m, J, Q, T);
   double *QT = J;
   for (int r = 0; r < m; ++r)
     for (int i = 0; i < n; ++i) QT[r + (size_t)i * m] = Q[i + (size_t)r * n];
-  for (int c = 0; c < m; ++c) {
-    double *a = A + (size_t)c * m;
-    const double *t = T + (size_t)c * n;
-    for (int r = 0; r < m; ++r) a[r] = 0.0;
-    for (int i = 0; i < n; ++i) {
-      const double ti = t[i];
-      if (ti == 0.0) continue;
-      const double *qt = QT + (size_t)i * m;
-      for (int r = 0; r < m; ++r) a[r] += qt[r] * ti;
-    }
-  }
+  steady_matmul(m, n, m, QT, T, A);
 }
 
 nk_status nk_steady_spectrum(const nk_ode *ode, const double *y, const double *Q, int m,
