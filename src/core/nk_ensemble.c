@@ -17,6 +17,19 @@
  * ensemble (114 against 102 us per member, bench/ensemble.py's problem on
  * one thread): the per-attempt copies in and out and the per-lane test
  * loop cost more than the per-iterate gathers and requests they replace.
+ * Also measured and not kept: the whole step vectorised across the lanes
+ * (every lane's history, weights, iterate and increment kept
+ * lane-interleaved all the time, the engine run in rounds -- one tape pass,
+ * the setups, one substitution, then the conclusions, begins and
+ * predictions of the lanes that got there -- each vector operation of
+ * nk_bdf.c a masked kernel over all lanes, each lane's own order and
+ * coefficients; nk_bdf.c split into the scalar pieces between them).  Also
+ * bit-identical, with 7.9 of 8 lanes in each tape pass and 8.0 in each
+ * substitution, but 1.35-1.5x slower (155-171 against 106-132 us per HIRES
+ * member, interleaved runs): per round each kernel runs over all 8 lanes
+ * while only the lanes in that phase (about 5) need it, every operation
+ * needs a select beside it, and the scalar loops it replaces were already
+ * vectorised over the 8 states.
  */
 #include "nk_ensemble.h"
 
