@@ -206,6 +206,12 @@ def bench_networks(args, rr_ok):
               f"nnz(J) {nnz}; read .net {t1 - t0:.2f} s, "
               f"{'load SBML' if args.loader == 'sbml' else 'build Model'} {t2 - t1:.2f} s, "
               f"compile (Simulator) {compile_s:.2f} s", flush=True)
+        info = sims["sparse"]._runner.linear_solver_info()
+        ops = info["flops_est"] / info["nnz_a"]
+        pick = "gmres" if ops > nk.Simulator.ITERATIVE_OPS_PER_ENTRY else "sparse"
+        print(f"  symbolic sparse LU: {ops:.0f} operations per entry of c*I - J "
+              f"(fill x{(2 * info['lnz_est'] + len(net.species)) / info['nnz_a']:.1f}); "
+              f"linear_solver='auto' takes {pick}", flush=True)
         rr = None
         rr_note = ""
         if rr_ok and len(net.species) <= args.rr_max_species:

@@ -48,6 +48,22 @@ cdef extern from "nk_linsol_sparse.h":
                                       nk_linsol **out) nogil
     nk_status nk_linsol_gmres_create(int n, int nnz, const int *colptr, const int *rowind,
                                      nk_linsol **out) nogil
+    ctypedef struct nk_linsol_sparse_info:
+        int n
+        long nnz_a, lnz_est
+        double flops_est
+        long lnz, unz, lnz_c, unz_c, nfactor, nrefactor, noffdiag
+        int ncolour
+    nk_status nk_linsol_sparse_get_info(const nk_linsol *ls, nk_linsol_sparse_info *info)
+    ctypedef struct nk_linsol_gmres_info:
+        long nsolve, niter, nfail
+        int last_iters
+        double last_relres
+        int ncolour
+    nk_status nk_linsol_gmres_get_info(const nk_linsol *ls, nk_linsol_gmres_info *info)
+    nk_status nk_linsol_gmres_set_restart(nk_linsol *ls, int restart)
+    nk_status nk_linsol_gmres_set_max_iters(nk_linsol *ls, int max_iters)
+    nk_status nk_linsol_gmres_set_rtol(nk_linsol *ls, double rtol)
 
 cdef extern from "nk_tape.h":
     ctypedef struct nk_tape:

@@ -242,6 +242,42 @@ cdef class ModelRunner:
         nk_linsol_free(&self.ls)
         nk_ensemble_free(&self.ens)
 
+    def linear_solver_info(self):
+        """What the linear solver knows (a dict; empty for the dense solver).
+
+        sparse: nnz_a (entries of c*I - J), lnz_est and flops_est (the
+        symbolic fill of L, = of U, and the operation count of one
+        factorisation, from the fill-reducing ordering), lnz/unz (the last
+        factors), nfactor/nrefactor (pivoting and pivot-reusing
+        factorisations).  gmres: nsolve, niter (Arnoldi steps), nfail.
+        """
+        cdef nk_linsol_sparse_info si
+        cdef nk_linsol_gmres_info gi
+        if self.linear_solver == "sparse":
+            _check(nk_linsol_sparse_get_info(self.ls, &si))
+            return {"n": si.n, "nnz_a": si.nnz_a, "lnz_est": si.lnz_est,
+                    "flops_est": si.flops_est, "lnz": si.lnz, "unz": si.unz,
+                    "nfactor": si.nfactor, "nrefactor": si.nrefactor,
+                    "ncolour": si.ncolour}
+        if self.linear_solver == "gmres":
+            _check(nk_linsol_gmres_get_info(self.ls, &gi))
+            return {"nsolve": gi.nsolve, "niter": gi.niter, "nfail": gi.nfail,
+                    "ncolour": gi.ncolour}
+        return {}
+
+    def set_gmres_options(self, restart=None, max_iters=None, rtol=None):
+        """GMRES settings (nk_linsol_sparse.h): Krylov dimension between
+        restarts (>= 1, default 30), Arnoldi steps per solve (>= 1, default
+        200), relative residual tolerance (0 < rtol < 1, default 1e-3)."""
+        if self.linear_solver != "gmres":
+            raise InvalidValueError(f"GMRES options on a {self.linear_solver} linear solver")
+        if restart is not None and nk_linsol_gmres_set_restart(self.ls, restart) != 0:
+            raise InvalidValueError(f"GMRES restart must be an integer >= 1, got {restart!r}")
+        if max_iters is not None and nk_linsol_gmres_set_max_iters(self.ls, max_iters) != 0:
+            raise InvalidValueError(f"GMRES max_iters must be an integer >= 1, got {max_iters!r}")
+        if rtol is not None and nk_linsol_gmres_set_rtol(self.ls, rtol) != 0:
+            raise InvalidValueError(f"GMRES rtol must be in (0, 1), got {rtol!r}")
+
     cdef nk_integrator *_integrator(self, int method) except NULL:
         if method < 0 or method > 1:
             raise ValueError("unknown method code")

@@ -118,7 +118,9 @@ def execute_tasks(sim, task, args, todo, on_done, *, client=None, workers=None) 
     number of workers used."""
     dd = _import_distributed()
     from .ensemble import model_digest
-    payload = pickle.dumps((sim.model, sim.linear_solver), protocol=pickle.HIGHEST_PROTOCOL)
+    # "auto" travels as such: the worker's choice is the same, with its fallback
+    solver = "auto" if sim._auto else sim.linear_solver
+    payload = pickle.dumps((sim.model, solver), protocol=pickle.HIGHEST_PROTOCOL)
     digest = model_digest(sim)  # the same in every client process: one compile per worker
     cluster = None
     own_client = client is None

@@ -361,6 +361,7 @@ def worker_simulator(sim):
     c = object.__new__(type(sim))
     c.__dict__.update(sim.__dict__)
     c._runner = ModelRunner(sim._compiled, sim.linear_solver)
+    c._direct_runner = None  # made on first use, per worker
     c._lock = threading.Lock()
     c._atol_cache = {}
     return c
@@ -420,8 +421,6 @@ def _run_chunk_loop(wsim, spec: RunSpec, P, Y):
     p = spec.p0.copy()
     y0 = spec.y0.copy()
     vary_p, vary_y = P.shape[1] > 0, Y.shape[1] > 0
-    code_m = METHODS[spec.method]
-    runner = wsim._runner
     if spec.events:
         from .events import simulate_with_events
         opts = {"max_steps": spec.max_steps, "h0": spec.h0, "hmax": spec.hmax,
@@ -436,9 +435,10 @@ def _run_chunk_loop(wsim, spec: RunSpec, P, Y):
                                        spec.rtol, spec.atol, y0, p, opts)
             t, y, code, stats = res.t, res.y, int(res.status), res.stats
         else:
-            t, y, code, stats = runner.run(code_m, spec.t0, spec.t1, y0, p, spec.t_eval,
-                                           spec.rtol, spec.atol, spec.max_steps, spec.h0,
-                                           spec.hmax, spec.max_order, False, spec.nonnegative)
+            t, y, code, stats, _ = wsim._run(spec.method, spec.t0, spec.t1, y0, p,
+                                             spec.t_eval, spec.rtol, spec.atol,
+                                             spec.max_steps, spec.h0, spec.hmax,
+                                             spec.max_order, False, spec.nonnegative)
         rows = min(len(t), out.shape[1])
         out[i, :rows] = y[:rows]
         status[i] = 0 if code in (0, 1) else code
@@ -463,9 +463,7 @@ def _spec(sim, t_eval, method, rtol, atol, t_start, pnames, snames, options) -> 
                                 f"t_eval[{k}] = {te[k]:g} after {te[k - 1]:g}")
     max_steps, h0, hmax, max_order = V.solver_options(options)
     m = V.method_name(method)
-    if m == "radau5" and sim.linear_solver == "gmres":
-        raise OptionError("radau5 needs a direct linear solver (its complex systems); "
-                          "use Simulator(model, linear_solver='dense' or 'sparse')")
+    sim._runner_for(m)  # radau5 on an explicit GMRES: refused here
     t0, t1 = V.time_span(t_start, te[-1])
     te = np.ascontiguousarray(V.time_grid(te, t0, t1), dtype=float)
     return RunSpec(

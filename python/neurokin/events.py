@@ -110,7 +110,7 @@ def simulate_with_events(sim, t0, t1, t_eval, method, rtol, atol, y0, p, options
             hmax = max(float(np.min(np.abs(np.diff(t_eval)))), 1e-6 * span)
         else:
             hmax = span / 100.0
-    runner = sim._runner
+    runner = sim._runner_for(method)
     dir_ = 1.0 if t1 > t0 else -1.0
 
     state = {"prev": [bool(ev.initial_value) for ev in events], "queue": [], "seq": 0,

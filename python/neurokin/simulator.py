@@ -16,6 +16,12 @@ __all__ = ["Simulator"]
 
 _SIM_OPTIONS = {"max_steps", "h0", "hmax", "max_order"}
 
+# failures of a GMRES integration that sparse LU may not have: the linear
+# algebra's (an unconverged Krylov solve fails the Newton iteration, then
+# the step), not the model's (RHS_FAIL, JAC_FAIL, NONFINITE) nor the user's
+_DIRECT_RETRY = {int(s) for s in (Status.CONV_FAILURE, Status.ERR_FAILURE,
+                                  Status.STEP_TOO_SMALL, Status.SINGULAR_MATRIX)}
+
 
 class Simulator:
     """Compiles a :class:`~neurokin.Model` once and integrates it many times.
@@ -28,16 +34,28 @@ class Simulator:
         Linear solver of the Newton iterations: dense LU; sparse LU with a
         fill-reducing ordering computed once (KLU-style refactorisation); or
         GMRES with an ILU(0) preconditioner (BDF only).  'auto' (default)
-        takes sparse LU above ``SPARSE_THRESHOLD`` (30) species, dense below
-        (measured: on the 49-species transmitter network with 6% of its
-        Jacobian filled, sparse LU is 1.3-1.5x faster; on 20-species POLLU
-        the two are even).
+        takes dense LU up to ``SPARSE_THRESHOLD`` (30) species (measured: on
+        the 49-species transmitter network with 6% of its Jacobian filled,
+        sparse LU is 1.3-1.5x faster; on 20-species POLLU the two are even).
+        Above, it asks the sparse LU's symbolic analysis what one
+        factorisation would cost: more than ``ITERATIVE_OPS_PER_ENTRY`` (64)
+        operations per matrix entry (heavy fill) takes GMRES, else sparse
+        LU.  Measured to t=10 at rtol 1e-6 (bench/scale.py's networks): 21
+        operations per entry on multisite2 (66 species), where sparse LU is
+        1.2x faster than GMRES; 151 on egfr_net (356), GMRES 1.7x faster;
+        1,119 on BCR (1,122), 9.5x; 19,472 on fceri_gamma2 (3,744), about
+        90x.  An 'auto' simulator that picked GMRES keeps sparse LU beside
+        it: radau5 runs on it, and an integration that fails in the linear
+        algebra on GMRES (CONV_FAILURE, ERR_FAILURE, STEP_TOO_SMALL,
+        SINGULAR_MATRIX; TOO_MUCH_WORK after Krylov solves failed) is rerun
+        on it, saying so in the result's message.
 
     Calls on one simulator are serialised by a lock; for parallel runs use
     :meth:`ensemble` or one simulator per thread (compiling is cheap).
     """
 
     SPARSE_THRESHOLD = 30
+    ITERATIVE_OPS_PER_ENTRY = 64
 
     def __init__(self, model, linear_solver: str = "auto"):
         from .model import Model
@@ -49,11 +67,15 @@ class Simulator:
         self.model = model
         self._compiled, self._code, self._roots = compile_model(model)
         self.observable_names = [o for o, _ in model.observables]
-        if linear_solver == "auto":
-            linear_solver = ("sparse" if len(model.species) > self.SPARSE_THRESHOLD
-                             else "dense")
+        self._auto = linear_solver == "auto"
+        self._direct_runner = None
+        if self._auto:
+            linear_solver = self._choose_linear_solver(len(model.species))
         self.linear_solver = linear_solver
-        self._runner = ModelRunner(self._compiled, linear_solver)
+        if self._direct_runner is not None and linear_solver == "sparse":
+            self._runner, self._direct_runner = self._direct_runner, None
+        else:
+            self._runner = ModelRunner(self._compiled, linear_solver)
         self._lock = threading.Lock()
         self.names = model.species_names
         self._pnames = parameter_layout(model)
@@ -104,6 +126,59 @@ class Simulator:
             return a
         return V.atol_array(atol, len(self.names), self.names)
 
+    # -- linear solver choice ------------------------------------------------
+    def _choose_linear_solver(self, n: int) -> str:
+        """'auto': dense up to SPARSE_THRESHOLD states; above, GMRES when the
+        sparse LU's symbolic operation count per factorisation exceeds
+        ITERATIVE_OPS_PER_ENTRY per entry of c*I - J, else sparse LU.  The
+        sparse runner built for the estimate is kept (self._direct_runner)."""
+        if n <= self.SPARSE_THRESHOLD:
+            return "dense"
+        self._direct_runner = ModelRunner(self._compiled, "sparse")
+        info = self._direct_runner.linear_solver_info()
+        heavy = info["flops_est"] > self.ITERATIVE_OPS_PER_ENTRY * info["nnz_a"]
+        return "gmres" if heavy else "sparse"
+
+    def _direct(self) -> ModelRunner:
+        """The sparse-LU runner beside an auto-chosen GMRES one (made on first
+        use in ensemble workers, which do not share it)."""
+        if self._direct_runner is None:
+            self._direct_runner = ModelRunner(self._compiled, "sparse")
+        return self._direct_runner
+
+    def _runner_for(self, method: str) -> ModelRunner:
+        """The runner that integrates with ``method``: radau5 cannot use GMRES
+        (complex systems), so an auto-chosen GMRES simulator runs it on
+        sparse LU; an explicitly requested GMRES one refuses it."""
+        if method == "radau5" and self.linear_solver == "gmres":
+            if not self._auto:
+                raise V.OptionError("radau5 needs a direct linear solver (its complex "
+                                    "systems); use Simulator(model, linear_solver='dense' "
+                                    "or 'sparse')")
+            return self._direct()
+        return self._runner
+
+    def _run(self, method: str, *args):
+        """``runner.run`` for ``method`` (args after the method code; caller
+        holds the workspace).  Returns (t, y, code, stats, note): when an
+        auto-chosen GMRES run failed in the linear algebra it is rerun on
+        sparse LU and note says so (else "")."""
+        runner = self._runner_for(method)
+        retry = self._auto and runner is self._runner and self.linear_solver == "gmres"
+        nfail = runner.linear_solver_info()["nfail"] if retry else 0
+        t, y, code, stats = runner.run(METHODS[method], *args)
+        # TOO_MUCH_WORK is the linear algebra's only when Krylov solves failed
+        # (steps cut until GMRES converged); else max_steps was too few for
+        # the span, and sparse LU would only take longer to say so
+        if retry and (code in _DIRECT_RETRY or (
+                code == Status.TOO_MUCH_WORK
+                and runner.linear_solver_info()["nfail"] > nfail)):
+            first = Status(code).name
+            t, y, code, stats = self._direct().run(METHODS[method], *args)
+            return t, y, code, stats, (f" (GMRES, which linear_solver='auto' chose, stopped "
+                                       f"with {first}; rerun with sparse LU)")
+        return t, y, code, stats, ""
+
     # -- integration -------------------------------------------------------
     def simulate(self, t_end: float, t_eval=None, method: str = "bdf", rtol: float = 1e-6,
                  atol=1e-12, t_start: float = 0.0, initial: dict | None = None,
@@ -150,9 +225,7 @@ class Simulator:
             V.check_options(options, _SIM_OPTIONS, "Simulator.simulate")
         max_steps, h0, hmax, max_order = V.solver_options(options)
         m = V.method_name(method)
-        if m == "radau5" and self.linear_solver == "gmres":
-            raise V.OptionError("radau5 needs a direct linear solver (its complex systems); "
-                                "use Simulator(model, linear_solver='dense' or 'sparse')")
+        self._runner_for(m)  # radau5 on an explicit GMRES: refused here
         t0, t1 = V.time_span(t_start, t_end)
         te = V.time_grid(t_eval, t0, t1)
         y0 = self._state(initial)
@@ -164,11 +237,12 @@ class Simulator:
             with self._lock:
                 return simulate_with_events(self, t0, t1, te, m, r, a, y0, p, options)
         with self._lock:
-            t, y, code, stats = self._runner.run(
-                METHODS[m], t0, t1, y0, p, te, r, a,
+            t, y, code, stats, note = self._run(
+                m, t0, t1, y0, p, te, r, a,
                 max_steps, h0, hmax, max_order, False, self._reaction_model)
             obs = self._runner.observe(t, y, p) if self.observable_names else None
         res = _result(t, y, self.names, stats, code, m, t1, self.observable_names, obs)
+        res.message += note
         res.parameter_values = (self._pnames, p)
         return res
 
@@ -250,7 +324,7 @@ class Simulator:
         return run_steady_state_ensemble(self, parameters, **options)
 
     def __reduce__(self):
-        return (Simulator, (self.model, self.linear_solver))
+        return (Simulator, (self.model, "auto" if self._auto else self.linear_solver))
 
     def __repr__(self) -> str:
         return f"<neurokin.Simulator of {self.model!r}>"

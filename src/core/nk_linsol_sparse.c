@@ -50,6 +50,7 @@ typedef struct {
   nk_sparse_fd fd;
   double pivtol, reftol;
   long lnz_est, nfactor, nrefactor, noffdiag;
+  double flops_est; /* symbolic operation count of one factorisation */
 } nk_sparse;
 
 /* ------------------------------------------------------------------ */
@@ -550,8 +551,8 @@ static nk_status sparse_init(nk_sparse *s, int n, int nnz, const int *colptr,
   if (!s->ax) return NK_ERR_MEMORY;
   /* symbolic analysis: ordering, fill estimate */
   if ((st = nk_amd_order(n, s->ap, s->ai, s->q)) != NK_SUCCESS) return st;
-  if ((st = nk_symbolic_fill(n, s->ap, s->ai, s->q, &s->lnz_est)) != NK_SUCCESS)
-    return st;
+  st = nk_symbolic_fill(n, s->ap, s->ai, s->q, &s->lnz_est, &s->flops_est);
+  if (st != NK_SUCCESS) return st;
   long cap = s->lnz_est + s->lnz_est / 8 + n + 16;
   if (cap > INT_MAX) cap = INT_MAX; /* may still grow up to INT_MAX in setup */
   if ((st = lu_alloc(&s->re, n, cap, 0)) != NK_SUCCESS) return st;
@@ -623,6 +624,7 @@ nk_status nk_linsol_sparse_get_info(const nk_linsol *ls, nk_linsol_sparse_info *
   info->n = s->n;
   info->nnz_a = s->nnza;
   info->lnz_est = s->lnz_est;
+  info->flops_est = s->flops_est;
   if (s->re.valid) { info->lnz = s->re.Lp[s->n]; info->unz = s->re.Up[s->n]; }
   if (s->cx.valid) { info->lnz_c = s->cx.Lp[s->n]; info->unz_c = s->cx.Up[s->n]; }
   info->nfactor = s->nfactor;

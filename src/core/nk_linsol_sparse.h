@@ -68,6 +68,7 @@ typedef struct nk_linsol_sparse_info {
   int n;
   long nnz_a;     /* entries of c*I - J (J's pattern plus the diagonal) */
   long lnz_est;   /* symbolic estimate of off-diagonal entries of L (= of U) */
+  double flops_est; /* its operation count per factorisation (multiply-adds + divisions) */
   long lnz, unz;  /* off-diagonal entries of the last real L and U */
   long lnz_c, unz_c; /* the same for the complex factors */
   long nfactor;   /* pivoting factorisations (real and complex) */

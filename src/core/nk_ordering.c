@@ -503,7 +503,7 @@ nk_status nk_amd_order(int n, const int *colptr, const int *rowind, int *perm) {
 }
 
 nk_status nk_symbolic_fill(int n, const int *colptr, const int *rowind,
-                           const int *perm, long *lnz) {
+                           const int *perm, long *lnz, double *flops) {
   int *ptr = NULL, *adj = NULL;
   long cap = 0;
   nk_status st = sym_adjacency(n, colptr, rowind, 0, &ptr, &adj, &cap);
@@ -528,6 +528,9 @@ nk_status nk_symbolic_fill(int n, const int *colptr, const int *rowind,
       }
     }
   }
+  /* anc is free now: it counts the entries of each column of L */
+  int *colcount = anc;
+  for (int k = 0; k < n; ++k) colcount[k] = 0;
   long count = 0;
   for (int k = 0; k < n; ++k) {
     const int i = perm[k];
@@ -535,9 +538,18 @@ nk_status nk_symbolic_fill(int n, const int *colptr, const int *rowind,
     for (int p = ptr[i]; p < ptr[i + 1]; ++p) {
       for (int j = pinv[adj[p]]; j < k && mark[j] != k; j = parent[j]) {
         mark[j] = k;
+        ++colcount[j];
         ++count;
       }
     }
+  }
+  /* eliminating pivot j updates the c_j x c_j block of its L column times
+   * its U row (same structure under diagonal pivoting): c_j^2 multiply-adds
+   * and c_j divisions */
+  if (flops) {
+    double fl = 0.0;
+    for (int j = 0; j < n; ++j) fl += (double)colcount[j] * ((double)colcount[j] + 1.0);
+    *flops = fl;
   }
   free(ws); free(ptr); free(adj);
   *lnz = count;

@@ -39,9 +39,11 @@ nk_status nk_pattern_with_diag(int n, const int *colptr, const int *rowind,
 nk_status nk_amd_order(int n, const int *colptr, const int *rowind, int *perm);
 
 /* Off-diagonal entries of the Cholesky factor of P (A + A^T) P^T with
- * perm as above: the fill of L (and of U) under diagonal pivoting. */
+ * perm as above: the fill of L (and of U) under diagonal pivoting; *flops
+ * (NULL: not wanted) gets the multiply-adds and divisions of one LU with
+ * that structure, sum over columns of c_j (c_j + 1). */
 nk_status nk_symbolic_fill(int n, const int *colptr, const int *rowind,
-                           const int *perm, long *lnz);
+                           const int *perm, long *lnz, double *flops);
 
 /* Grouped finite-difference Jacobian on a fixed pattern (borrowed pointers;
  * the owner keeps the pattern alive). */
