@@ -65,6 +65,7 @@ from pathlib import Path
 
 from .. import expr as E
 from ..errors import NeurokinError, ModelError, UnsupportedSBMLFeature
+from .._gcpause import gc_paused
 from ._math import RATEOF_PREFIX, MathConverter
 
 __all__ = ["SBMLInfo", "default_atol", "load_sbml", "read_document"]
@@ -1037,7 +1038,8 @@ def load_sbml(source, *, observables: bool = True):
     """
     doc = read_document(source)
     try:
-        return _Importer(doc).build(observables=observables)
+        with gc_paused():  # BCR (18 MB): 7.2 s collecting, 5.8 s paused
+            return _Importer(doc).build(observables=observables)
     except NeurokinError:
         raise
     except (TypeError, KeyError, ValueError, AttributeError, IndexError) as exc:
