@@ -176,3 +176,18 @@ def test_auto_on_the_benchmark_networks(fname, want):
     from neurokin import sbml
     m = sbml.load_sbml(path, observables=False)
     assert nk.Simulator(m).linear_solver == want
+
+
+def test_ensemble_on_an_auto_gmres_simulator():
+    """Members run on each worker's own GMRES runner: the same numbers with
+    1 and 2 workers, and member i equal to simulate with its parameters."""
+    auto = nk.Simulator(random_network(400))
+    assert auto.linear_solver == "gmres"
+    q = [0.05, 0.1, 0.2, 0.4]
+    t = [1.0, 10.0]
+    e1 = auto.ensemble({"q": q}, t_eval=t, workers=1, chunk_size=1)
+    e2 = auto.ensemble({"q": q}, t_eval=t, workers=2, chunk_size=1)
+    np.testing.assert_array_equal(e1.y, e2.y)
+    assert np.all(e1.status == 0)
+    r = auto.simulate(10.0, t_eval=t, parameters={"q": q[2]})
+    np.testing.assert_array_equal(e1.y[2], r.y)
