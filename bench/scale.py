@@ -208,7 +208,7 @@ def bench_networks(args, rr_ok):
               f"compile (Simulator) {compile_s:.2f} s", flush=True)
         info = sims["sparse"]._runner.linear_solver_info()
         ops = info["flops_est"] / info["nnz_a"]
-        pick = "gmres" if ops > nk.Simulator.ITERATIVE_OPS_PER_ENTRY else "sparse"
+        pick = "gmres" if nk.Simulator.heavy_fill(info) else "sparse"
         print(f"  symbolic sparse LU: {ops:.0f} operations per entry of c*I - J "
               f"(fill x{(2 * info['lnz_est'] + len(net.species)) / info['nnz_a']:.1f}); "
               f"linear_solver='auto' takes {pick}", flush=True)

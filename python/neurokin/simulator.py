@@ -68,14 +68,13 @@ class Simulator:
         self._compiled, self._code, self._roots = compile_model(model)
         self.observable_names = [o for o, _ in model.observables]
         self._auto = linear_solver == "auto"
-        self._direct_runner = None
+        sparse = None  # the sparse runner 'auto' asked, kept for use
         if self._auto:
-            linear_solver = self._choose_linear_solver(len(model.species))
+            linear_solver, sparse = self._choose_linear_solver(len(model.species))
         self.linear_solver = linear_solver
-        if self._direct_runner is not None and linear_solver == "sparse":
-            self._runner, self._direct_runner = self._direct_runner, None
-        else:
-            self._runner = ModelRunner(self._compiled, linear_solver)
+        self._runner = (sparse if linear_solver == "sparse" and sparse is not None
+                        else ModelRunner(self._compiled, linear_solver))
+        self._direct_runner = sparse if linear_solver == "gmres" else None
         self._lock = threading.Lock()
         self.names = model.species_names
         self._pnames = parameter_layout(model)
@@ -127,17 +126,20 @@ class Simulator:
         return V.atol_array(atol, len(self.names), self.names)
 
     # -- linear solver choice ------------------------------------------------
-    def _choose_linear_solver(self, n: int) -> str:
-        """'auto': dense up to SPARSE_THRESHOLD states; above, GMRES when the
-        sparse LU's symbolic operation count per factorisation exceeds
-        ITERATIVE_OPS_PER_ENTRY per entry of c*I - J, else sparse LU.  The
-        sparse runner built for the estimate is kept (self._direct_runner)."""
+    def _choose_linear_solver(self, n: int):
+        """'auto': (name, the sparse runner built to decide, or None).  Dense
+        up to SPARSE_THRESHOLD states; above, see ``heavy_fill``."""
         if n <= self.SPARSE_THRESHOLD:
-            return "dense"
-        self._direct_runner = ModelRunner(self._compiled, "sparse")
-        info = self._direct_runner.linear_solver_info()
-        heavy = info["flops_est"] > self.ITERATIVE_OPS_PER_ENTRY * info["nnz_a"]
-        return "gmres" if heavy else "sparse"
+            return "dense", None
+        sparse = ModelRunner(self._compiled, "sparse")
+        return ("gmres" if self.heavy_fill(sparse.linear_solver_info()) else "sparse"), sparse
+
+    @classmethod
+    def heavy_fill(cls, info: dict) -> bool:
+        """Whether 'auto' prefers GMRES over sparse LU, from a sparse runner's
+        ``linear_solver_info()``: one factorisation's symbolic operation count
+        above ITERATIVE_OPS_PER_ENTRY per entry of c*I - J."""
+        return info["flops_est"] > cls.ITERATIVE_OPS_PER_ENTRY * info["nnz_a"]
 
     def _direct(self) -> ModelRunner:
         """The sparse-LU runner beside an auto-chosen GMRES one (made on first
