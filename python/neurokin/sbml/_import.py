@@ -67,6 +67,7 @@ from .. import expr as E
 from ..errors import NeurokinError, ModelError, UnsupportedSBMLFeature
 from .._gcpause import gc_paused
 from ._math import RATEOF_PREFIX, MathConverter
+from ..expr.ops import Leaf
 
 __all__ = ["SBMLInfo", "default_atol", "load_sbml", "read_document"]
 
@@ -217,6 +218,7 @@ class _Importer:
             self._declare(p.getId(), "P")
             self.params[p.getId()] = p
         self.reactions = {}
+        self.refs = {}          # reaction id -> [(SpeciesReference, species id, -1/+1)]
         self.specrefs = {}
         self.stoich_math = {}   # (reaction id, index among reactants+products) -> node
         self.fast = []          # ids of fast reactions
@@ -226,8 +228,9 @@ class _Importer:
             self.reactions[rid] = r
             if r.isSetFast() and r.getFast():
                 self.fast.append(rid)
-            for j, sr in enumerate(list(r.getListOfReactants())
-                                   + list(r.getListOfProducts())):
+            refs = _species_refs(r)
+            self.refs[rid] = refs
+            for j, (sr, _sp, _sign) in enumerate(refs):
                 if self.level < 3 and sr.isSetStoichiometryMath():
                     sm = sr.getStoichiometryMath()
                     if sm.getMath() is None:
@@ -326,9 +329,9 @@ class _Importer:
         if not self.algebraic:
             return
         determined = set(self.assign_rule) | set(self.rate_rule) | self.event_targets
-        for r in self.reactions.values():
-            for sr in list(r.getListOfReactants()) + list(r.getListOfProducts()):
-                s = self.species.get(sr.getSpecies())
+        for refs in self.refs.values():
+            for _sr, sp, _sign in refs:
+                s = self.species.get(sp)
                 if s is not None and not s.getBoundaryCondition():
                     determined.add(s.getId())
 
@@ -400,20 +403,17 @@ class _Importer:
                 taken.add(name)
             self.internal[sid] = name
         changed_by_reactions = set()
-        for r in self.reactions.values():
-            for sr in list(r.getListOfReactants()) + list(r.getListOfProducts()):
-                s = self.species.get(sr.getSpecies())
+        for rid, refs in self.refs.items():
+            for _sr, sp, _sign in refs:
+                s = self.species.get(sp)
                 if s is None:
-                    raise ModelError(f"reaction {r.getId()!r} names unknown species "
-                                     f"{sr.getSpecies()!r}")
+                    raise ModelError(f"reaction {rid!r} names unknown species {sp!r}")
                 if not s.getBoundaryCondition() and not s.getConstant():
                     changed_by_reactions.add(s.getId())
         self.varying_comp = {c for c in self.comps
                              if c in self.rate_rule or c in self.assign_rule
                              or c in self.event_targets}
-        fast_species = {sr.getSpecies() for rid in self.fast
-                        for sr in list(self.reactions[rid].getListOfReactants())
-                        + list(self.reactions[rid].getListOfProducts())}
+        fast_species = {sp for rid in self.fast for _sr, sp, _sign in self.refs[rid]}
         roles = {}
         self.state_name = {}     # SBML id -> state or parameter name holding it
         self.amount_held = set()  # concentration species held as amounts
@@ -502,21 +502,18 @@ class _Importer:
             return
         stoich = {}    # rid -> {species: net n}
         for rid in self.fast:
-            r = self.reactions[rid]
             net = {}
-            for sign, lst in ((-1.0, r.getListOfReactants()), (1.0, r.getListOfProducts())):
-                for sr in lst:
-                    srid = sr.getId() if sr.isSetId() else ""
-                    if (srid and (srid in self.assign_rule or srid in self.rate_rule
-                                  or srid in self.event_targets)) \
-                            or any(k[0] == rid for k in self.stoich_math):
-                        raise self.unsupported("fast reaction with variable stoichiometry",
-                                               rid)
-                    n = (self.init_value(srid) if srid and srid in self.ia
-                         else sr.getStoichiometry())
-                    sp = sr.getSpecies()
-                    if sp in self.changed_by_reactions:
-                        net[sp] = net.get(sp, 0.0) + sign * n
+            for sr, sp, sign in self.refs[rid]:
+                srid = sr.getId() if sr.isSetId() else ""
+                if (srid and (srid in self.assign_rule or srid in self.rate_rule
+                              or srid in self.event_targets)) \
+                        or any(k[0] == rid for k in self.stoich_math):
+                    raise self.unsupported("fast reaction with variable stoichiometry",
+                                           rid)
+                n = (self.init_value(srid) if srid and srid in self.ia
+                     else sr.getStoichiometry())
+                if sp in self.changed_by_reactions:
+                    net[sp] = net.get(sp, 0.0) + sign * n
             stoich[rid] = {k: v for k, v in net.items() if v != 0.0}
         xi = {rid: E.sym(rid + ".extent") for rid in self.fast}
         moved = {}
@@ -571,7 +568,12 @@ class _Importer:
         syms = node.free_symbols
         if not syms:
             return node
-        return E.substitute(node, {s: self.resolve(s) for s in syms})
+        repl = {}
+        for s in syms:
+            r = self.resolve(s)
+            if r.op is not Leaf.SYM or r.name != s:   # ids kept as they are need no rebuild
+                repl[s] = r
+        return E.substitute(node, repl) if repl else node
 
     # -- initial values ---------------------------------------------------------
     def init_value(self, sid):
@@ -669,8 +671,15 @@ class _Importer:
         return E.ZERO   # a parameter: constant between events
 
     # -- build ------------------------------------------------------------------
+    @property
+    def rate_of_used(self) -> bool:
+        """Whether rateOf placeholders can occur: the math has rateOf, or a
+        rate rule sets a concentration in a resized compartment."""
+        return self.conv.uses_rate_of or self._rate_rule_resized
+
     def build(self, observables=True):
         from ..model import Model, Parameter, Species
+        self._rate_rule_resized = False
         self.collect()
         self.assign_roles()
         self._memo, self._busy = {}, set()
@@ -689,32 +698,29 @@ class _Importer:
                 ode[name] = self.internalize(self.rate_rule[sid])
                 if sid in self.amount_held:
                     comp = self.species[sid].getCompartment()
+                    self._rate_rule_resized = True
                     ode[name] = E.add(E.mul(ode[name], self.resolve(comp)),
                                       E.mul(self.resolve(sid),
                                             E.sym(RATEOF_PREFIX + comp)))
             else:
                 ode[name] = E.ZERO  # reactions, below; else changed by events only
         terms = {sid: [] for sid in self.changed_by_reactions if sid not in self.rate_rule}
-        for rid, r in self.reactions.items():
+        for rid, refs in self.refs.items():
             if rid in self.fast_set:
                 continue    # its flux is implicit: the equilibrium shift of its species
             rate = self.resolve(rid)
-            nreact = r.getNumReactants()
-            for sign, lst, off in ((-1.0, r.getListOfReactants(), 0),
-                                   (1.0, r.getListOfProducts(), nreact)):
-                for j, sr in enumerate(lst):
-                    sp = sr.getSpecies()
-                    if sp not in terms:
-                        continue
-                    if (rid, off + j) in self.stoich_math:
-                        n = self.internalize(self.stoich_math[(rid, off + j)])
-                    elif sr.isSetId() and sr.getId():
-                        n = self.resolve(sr.getId())
-                    else:
-                        n = E.const(sr.getStoichiometry()
-                                    if (self.level < 3 or sr.isSetStoichiometry()) else 1.0)
-                    term = E.mul(n, rate)
-                    terms[sp].append(E.neg(term) if sign < 0 else term)
+            for j, (sr, sp, sign) in enumerate(refs):
+                if sp not in terms:
+                    continue
+                if (rid, j) in self.stoich_math:
+                    n = self.internalize(self.stoich_math[(rid, j)])
+                elif sr.isSetId() and sr.getId():
+                    n = self.resolve(sr.getId())
+                else:
+                    n = E.const(sr.getStoichiometry()
+                                if (self.level < 3 or sr.isSetStoichiometry()) else 1.0)
+                term = E.mul(n, rate)
+                terms[sp].append(E.neg(term) if sign < 0 else term)
         for sp, lst in terms.items():
             s = self.species[sp]
             acc = _sum(lst)
@@ -726,8 +732,8 @@ class _Importer:
                 acc = E.div(acc, self.resolve(s.getCompartment()))
             ode[self.state_name[sp]] = acc
         self.ode = ode
-        # rateOf placeholders
-        for _ in range(50):
+        # rateOf placeholders (see rate_of_used)
+        for _ in range(50 if self.rate_of_used else 0):
             pending = {s for node in ode.values() for s in node.free_symbols
                        if s.startswith(RATEOF_PREFIX)}
             if not pending:
@@ -737,7 +743,8 @@ class _Importer:
                 ode[k] = E.substitute(node, repl)
             self.ode = ode
         else:
-            raise UnsupportedSBMLFeature("rateOf used in a cycle of rates")
+            if self.rate_of_used:
+                raise UnsupportedSBMLFeature("rateOf used in a cycle of rates")
         # initial values
         internal_init = {}
         params = {}
@@ -922,6 +929,8 @@ class _Importer:
         return obs
 
     def internalize_rates(self, node):
+        if not self.rate_of_used:
+            return node
         for _ in range(50):
             pending = {s for s in node.free_symbols if s.startswith(RATEOF_PREFIX)}
             if not pending:
@@ -932,7 +941,6 @@ class _Importer:
 
 
 def _time_to_sym(node, name):
-    from ..expr.ops import Leaf
     if not any(n.op is Leaf.TIME for n in E.postorder([node])):
         return node
     memo = {}
@@ -945,6 +953,18 @@ def _time_to_sym(node, name):
             from ..expr.nodes import make
             memo[n] = make(n.op, *(memo[a] for a in n.args))
     return memo[node]
+
+
+def _species_refs(reaction):
+    """A reaction's reactants then products as (SpeciesReference, species id,
+    -1 or +1), read from libsbml once (its list iterators cost several Python
+    calls per element, and the importer walks these lists several times)."""
+    out = []
+    for sign, lst in ((-1, reaction.getListOfReactants()), (1, reaction.getListOfProducts())):
+        for k in range(lst.size()):
+            sr = lst.get(k)
+            out.append((sr, sr.getSpecies(), sign))
+    return out
 
 
 def _sum(terms):

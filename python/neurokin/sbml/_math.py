@@ -108,6 +108,7 @@ class MathConverter:
 
     def __init__(self, functions: dict):
         self.functions = functions
+        self.uses_rate_of = False   # set by the first rateOf converted
         L = _lib()
         self._unary = {
             L.AST_FUNCTION_ABS: lambda x: E.call("abs", x),
@@ -252,6 +253,7 @@ class MathConverter:
             if a.getNumChildren() != 1 or c.getType() != L.AST_NAME or c.getName() in env:
                 raise UnsupportedSBMLFeature(
                     f"rateOf of an expression (not of a plain id) in {where}")
+            self.uses_rate_of = True
             return E.sym(RATEOF_PREFIX + c.getName())
         if ty == L.AST_FUNCTION_DELAY:
             raise UnsupportedSBMLFeature(f"csymbol delay in {where}")
