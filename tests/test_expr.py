@@ -606,3 +606,43 @@ def test_compiled_jacobian_matches_symbolic(trees_, env):
             assert _close(J[i, j], expected, rtol=1e-10, atol=1e-10)
             if E.diff(f, s) is E.ZERO:
                 assert not any(c.rowind[c.colptr[j]:c.colptr[j + 1]] == i)
+
+
+_COEFS = st.sampled_from([1.0, -1.0, 2.0, -2.0, 0.5, -3.0, 1e-3, 0.0])
+
+
+@_settings
+@given(st.lists(st.tuples(_COEFS, trees), min_size=0, max_size=5),
+       st.one_of(st.none(), smooth_trees), envs)
+def test_flux_sum_text_parses_back_to_the_same_sum(terms, divisor, env):
+    """flux_sum_text (how an importer writes the flat sums it keeps) is text that
+    parses back to the same value as the FluxSum: signs, coefficients and the
+    divisor bind as written, whatever the terms' own operators."""
+    names = {"x", "y", "z"}
+    nodes = [(c, E.parse(render(t), names)) for c, t in terms]
+    vals = [_ref_or_skip(t, env) for _, t in terms]
+    div = None
+    if divisor is not None:
+        div = E.parse(f"1.5 + ({render(divisor)})^2", names)     # positive: never 0
+        _ref_or_skip(divisor, env)
+    fs = E.FluxSum(nodes, div)
+    text = E.flux_sum_text(fs)
+    got = E.evaluate(E.parse(text, names), env)
+    want = E.evaluate(fs.node(), env)
+    scale = sum(abs(c * v) for (c, _), v in zip(terms, vals)) or 1.0
+    if div is not None:
+        scale /= E.evaluate(div, env)
+    assume(math.isfinite(want))
+    # the same terms summed in another association order: round-off only
+    assert abs(got - want) <= 1e-12 * scale or any(_has_discontinuity(t) for _, t in terms), \
+        (text, got, want)
+
+
+def test_flux_sum_text_shapes():
+    x, y, z = E.sym("x"), E.sym("y"), E.sym("z")
+    assert E.flux_sum_text(E.FluxSum([])) == "0"
+    assert E.flux_sum_text(E.FluxSum([(-1.0, E.mul(x, y)), (1.0, E.add(y, z))])) == \
+        "-(x * y) + (y + z)"
+    assert E.flux_sum_text(E.FluxSum([(2.0, E.sub(x, y)), (-0.5, z)], E.add(x, z))) == \
+        "(2 * (x - y) - 0.5 * z) / (x + z)"
+    assert E.flux_sum_text(E.FluxSum([(1.0, E.mul(x, y))], z)) == "(x * y) / z"

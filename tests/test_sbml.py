@@ -160,6 +160,44 @@ def test_mass_action_in_a_compartment_reports_both_forms():
     np.testing.assert_allclose(sbml.column(r, "k", m), 0.7)             # parameter
 
 
+def _catalysed_doc():
+    # E is on both sides of J (a catalyst); B is made twice over by K
+    return (Doc().comp("c", 2.0).species("A", conc=3.0).species("B", conc=0.0)
+            .species("E", conc=0.5).param("k", 0.7).param("q", 0.2)
+            .reaction("J", {"A": 1, "E": 1}, {"B": 1, "E": 1}, "k * A * E * c")
+            .reaction("K", {"A": 1}, {"B": 2}, "q * A * c"))
+
+
+def test_reaction_network_rates_are_flat_sums_with_net_stoichiometry():
+    m = _catalysed_doc().load()
+    sums = dict(zip(m.species_names, m.rhs_sums()))
+    assert all(isinstance(f, nk.expr.FluxSum) for f in sums.values())
+    # the catalyst E nets out of J: no flux term and no Jacobian entry
+    assert sums["E"].terms == ()
+    assert sorted(c for c, _ in sums["B"].terms) == [1.0, 2.0]
+    sim = nk.Simulator(m, linear_solver="dense")
+    colptr, rowind = sim.jacobian_pattern
+    e = m.species_names.index("E")
+    assert e not in set(rowind.tolist())
+    r = run(m, 2.0)
+    np.testing.assert_array_equal(r["E"], 0.5)
+    a = 3.0 * np.exp(-(0.7 * 0.5 + 0.2) * r.t)    # d[A]/dt = -(k E + q) [A]
+    np.testing.assert_allclose(r["A"], a, rtol=1e-8)
+    np.testing.assert_allclose(r["B"], (0.7 * 0.5 + 2 * 0.2) / (0.7 * 0.5 + 0.2) * (3.0 - a),
+                               rtol=1e-8)
+
+
+def test_flat_sum_texts_reparse_and_pickle_to_the_same_model():
+    import pickle
+    m = _catalysed_doc().load()
+    again = nk.Model.from_odes(dict(m.odes), m.initial, m.parameters)
+    r0 = run(m, 2.0)
+    r1 = run(again, 2.0)
+    np.testing.assert_allclose(r1.y, r0.y, rtol=1e-12, atol=1e-15)
+    r2 = run(pickle.loads(pickle.dumps(m)), 2.0)
+    np.testing.assert_array_equal(r2.y, r0.y)
+
+
 def test_has_only_substance_units_species_are_amounts():
     m = decay_doc(size=4.0, hosu=True).load()
     r = run(m, 1.0)

@@ -310,7 +310,10 @@ class Model:
 
     def node(self, text: str):
         """The parsed expression of one of this model's expression strings."""
-        return self._parsed[1][text]
+        from .expr import FluxSum
+        node = self._parsed[1][text]
+        # an importer may cache a right-hand side as the flat sum it built
+        return node.node() if isinstance(node, FluxSum) else node
 
     # -- read access -----------------------------------------------------
     @property
@@ -353,7 +356,7 @@ class Model:
         from . import expr as E
         cache = self._parsed[1]
         if self.odes:
-            return [cache[e] for _, e in self.odes]
+            return [cache[e] for _, e in self.odes]    # Nodes, or FluxSums an importer cached
         vol = self.compartment_sizes
         terms: dict = {s.id: [] for s in self.species}
         for r in self.reactions:

@@ -12,7 +12,7 @@ against the model; the result is an immutable, hash-consed DAG
 programs the C core's ``nk_tape_eval`` runs.
 """
 from .codegen import CompiledODE, Tape, compile_odes, compile_program
-from .diff import FluxSum, additive_terms, as_flux_sum, diff, jacobian
+from .diff import FluxSum, additive_terms, as_flux_sum, diff, flux_sum_text, jacobian
 from .nodes import (ONE, ZERO, Node, add, and_, call, const, depends_on, div, eq,
                     evaluate, free_symbols, ge, gt, le, lt, mul, ne, neg, not_, or_,
                     postorder, pow_, select, sub, substitute, sym, time, to_string)
@@ -21,7 +21,7 @@ from .parser import CONSTANTS, DEFAULT_TIME_NAMES, FUNCTIONS, parse, tokenize
 
 __all__ = [
     "parse", "tokenize", "diff", "jacobian", "compile_program", "compile_odes",
-    "Tape", "CompiledODE", "Node", "evaluate", "substitute", "to_string",
+    "Tape", "CompiledODE", "FluxSum", "flux_sum_text", "Node", "evaluate", "substitute", "to_string",
     "const", "sym", "time", "add", "sub", "mul", "div", "neg", "pow_", "call",
     "select", "lt", "le", "gt", "ge", "eq", "ne", "and_", "or_", "not_",
     "postorder", "free_symbols", "depends_on", "ZERO", "ONE",

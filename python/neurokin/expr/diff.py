@@ -19,7 +19,7 @@ from . import nodes as N
 from .nodes import ONE, ZERO, Leaf, Node
 from .ops import Op
 
-__all__ = ["diff", "jacobian"]
+__all__ = ["diff", "jacobian", "FluxSum", "as_flux_sum", "flux_sum_text"]
 
 _LN10 = N.const(math.log(10.0))
 _TWO = N.const(2.0)
@@ -242,6 +242,35 @@ class FluxSum:
 
     def __repr__(self) -> str:
         return f"FluxSum({self.node()!s})"
+
+
+def flux_sum_text(fs: FluxSum, out: "dict | None" = None) -> str:
+    """Infix text of a FluxSum, its terms in order: ``c1 * t1 + c2 * t2 ...``
+    (``+ t`` / ``- t`` for coefficients of +-1), over the divisor.  Parsed
+    back it is the same sum; ``out`` is a rendering cache for
+    :func:`neurokin.expr.nodes.render` shared across calls (terms common to
+    several sums are rendered once)."""
+    if out is None:
+        out = {}
+
+    def wrap(node, need):
+        s, p = N.render(node, out=out)
+        return s if p >= need else f"({s})"
+
+    parts = []
+    for k, (c, t) in enumerate(fs.terms):
+        a = abs(c)
+        # a product binds at 6: a term after '+' or '-' needs 6, after '-' first 7
+        body = wrap(t, 6 if k else 7) if a == 1.0 else \
+            f"{N.render(N.const(a))[0]} * {wrap(t, 7)}"
+        parts.append(("-" if k == 0 else " - ") + body if c < 0 else
+                     (body if k == 0 else " + " + body))
+    text = "".join(parts) or "0"
+    if fs.divisor is None:
+        return text
+    # one term of coefficient 1 is rendered at precedence 7 (parenthesized if need be)
+    num = text if len(fs.terms) == 1 and fs.terms[0][0] == 1.0 else f"({text})"
+    return f"{num} / {wrap(fs.divisor, 7)}"
 
 
 def as_flux_sum(f) -> "FluxSum":

@@ -548,13 +548,27 @@ def _const_str(v: float) -> tuple:
 
 def to_string(root: Node, time_name: str = "time") -> str:
     """Infix text that parses back to the same node."""
-    out: dict = {}
+    return render(root, time_name)[0]
+
+
+def render(root: Node, time_name: str = "time", out: "dict | None" = None) -> tuple:
+    """``(text, precedence)`` of ``root``: its infix text and the binding
+    strength of its outermost operator (``_ATOM`` for a name, call or
+    number), for callers that embed the text in a larger expression.
+    ``out`` (a dict, optional) caches renderings by node id across calls;
+    the caller keeps the nodes alive while it is used."""
+    if out is None:
+        out = {}
+    elif id(root) in out:
+        return out[id(root)]
 
     def wrap(child, need):
         s, p = out[id(child)]
         return s if p >= need else f"({s})"
 
     for n in postorder([root]):
+        if id(n) in out:
+            continue
         op = n.op
         if op is Leaf.CONST:
             r = _const_str(n.value)
@@ -580,7 +594,7 @@ def to_string(root: Node, time_name: str = "time") -> str:
         else:
             r = (f"{_FUNC_NAME[op]}({', '.join(out[id(a)][0] for a in n.args)})", _ATOM)
         out[id(n)] = r
-    return out[id(root)][0]
+    return out[id(root)]
 
 
 def iter_nodes(roots: Iterable[Node]) -> Iterator[Node]:

@@ -709,6 +709,7 @@ class _Importer:
             if rid in self.fast_set:
                 continue    # its flux is implicit: the equilibrium shift of its species
             rate = self.resolve(rid)
+            net = {}    # species -> net constant stoichiometry in this reaction
             for j, (sr, sp, sign) in enumerate(refs):
                 if sp not in terms:
                     continue
@@ -719,17 +720,37 @@ class _Importer:
                 else:
                     n = E.const(sr.getStoichiometry()
                                 if (self.level < 3 or sr.isSetStoichiometry()) else 1.0)
-                term = E.mul(n, rate)
-                terms[sp].append(E.neg(term) if sign < 0 else term)
+                if n.is_const and math.isfinite(n.value):
+                    # a species on both sides (a catalyst, A + B -> A + C) nets out:
+                    # no term, and no Jacobian entry, for what changes nothing
+                    net[sp] = net.get(sp, 0.0) + sign * n.value
+                else:
+                    terms[sp].append((sign, n, rate))
+            for sp, n in net.items():
+                if n != 0.0:
+                    terms[sp].append((1.0 if n > 0 else -1.0, E.const(abs(n)), rate))
+        # Without rateOf (whose algebra needs trees) and conversion factors, a
+        # species' rate is kept as the flat sum it is (a FluxSum: n_k v_k over
+        # the compartment size): no expression tree to build, render or split
+        # again when the model is compiled.
+        flat = not self.rate_of_used
         for sp, lst in terms.items():
             s = self.species[sp]
-            acc = _sum(lst)
             cf = (s.getConversionFactor() if self.level >= 3 and s.isSetConversionFactor()
                   else self.model_cf)
+            V = (None if sp in self.amount_held or s.getHasOnlySubstanceUnits()
+                 else self.resolve(s.getCompartment()))
+            if flat and not cf:
+                ode[self.state_name[sp]] = E.FluxSum(
+                    ((sign * n.value, rate) if n.is_const else (sign, E.mul(n, rate))
+                     for sign, n, rate in lst), V)
+                continue
+            acc = _sum([E.neg(E.mul(n, rate)) if sign < 0 else E.mul(n, rate)
+                        for sign, n, rate in lst])
             if cf:
                 acc = E.mul(self.resolve(cf), acc)
-            if sp not in self.amount_held and not s.getHasOnlySubstanceUnits():
-                acc = E.div(acc, self.resolve(s.getCompartment()))
+            if V is not None:
+                acc = E.div(acc, V)
             ode[self.state_name[sp]] = acc
         self.ode = ode
         # rateOf placeholders (see rate_of_used)
@@ -780,7 +801,15 @@ class _Importer:
 
         parsed = {}   # text -> node: the Model then needs no re-parsing
 
+        rendered = {}   # shared by the flat sums' texts: most rates enter several
+
         def text(node):
+            if isinstance(node, E.FluxSum):
+                if not inline or node.free_symbols.isdisjoint(inline):
+                    s = E.flux_sum_text(node, rendered)
+                    parsed[s] = node
+                    return s
+                node = node.node()
             node = self.internalize_rates(node)
             if inline:
                 node = E.substitute(node, {p: E.const(v) for p, v in inline.items()
