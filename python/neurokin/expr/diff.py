@@ -244,14 +244,14 @@ class FluxSum:
         return f"FluxSum({self.node()!s})"
 
 
-def flux_sum_text(fs: FluxSum, out: "dict | None" = None) -> str:
+def flux_sum_text(fs: FluxSum, out: "N.RenderCache | None" = None) -> str:
     """Infix text of a FluxSum, its terms in order: ``c1 * t1 + c2 * t2 ...``
     (``+ t`` / ``- t`` for coefficients of +-1), over the divisor.  Parsed
-    back it is the same sum; ``out`` is a rendering cache for
-    :func:`neurokin.expr.nodes.render` shared across calls (terms common to
-    several sums are rendered once)."""
+    back it is the same sum; ``out`` is a rendering cache shared across
+    calls (see :func:`neurokin.expr.nodes.render`): terms common to several
+    sums are rendered once."""
     if out is None:
-        out = {}
+        out = N.RenderCache()
 
     def wrap(node, need):
         s, p = N.render(node, out=out)

@@ -551,16 +551,29 @@ def to_string(root: Node, time_name: str = "time") -> str:
     return render(root, time_name)[0]
 
 
-def render(root: Node, time_name: str = "time", out: "dict | None" = None) -> tuple:
+class RenderCache(dict):
+    """Renderings ``id(node) -> (text, precedence)`` shared by several
+    :func:`render` calls; it holds the nodes it has rendered, so no id is
+    reused while it lives."""
+    __slots__ = ("nodes",)
+
+    def __init__(self):
+        super().__init__()
+        self.nodes = []
+
+
+def render(root: Node, time_name: str = "time", out: "RenderCache | None" = None) -> tuple:
     """``(text, precedence)`` of ``root``: its infix text and the binding
     strength of its outermost operator (``_ATOM`` for a name, call or
     number), for callers that embed the text in a larger expression.
-    ``out`` (a dict, optional) caches renderings by node id across calls;
-    the caller keeps the nodes alive while it is used."""
+    ``out`` (optional) shares renderings across calls: subexpressions common
+    to several roots are rendered once."""
     if out is None:
-        out = {}
+        out, keep = {}, None
     elif id(root) in out:
         return out[id(root)]
+    else:
+        keep = out.nodes
 
     def wrap(child, need):
         s, p = out[id(child)]
@@ -594,6 +607,8 @@ def render(root: Node, time_name: str = "time", out: "dict | None" = None) -> tu
         else:
             r = (f"{_FUNC_NAME[op]}({', '.join(out[id(a)][0] for a in n.args)})", _ATOM)
         out[id(n)] = r
+        if keep is not None:
+            keep.append(n)
     return out[id(root)]
 
 

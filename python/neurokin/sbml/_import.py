@@ -67,6 +67,7 @@ from .. import expr as E
 from ..errors import NeurokinError, ModelError, UnsupportedSBMLFeature
 from .._gcpause import gc_paused
 from ._math import RATEOF_PREFIX, MathConverter
+from ..expr.nodes import RenderCache, render
 from ..expr.ops import Leaf
 
 __all__ = ["SBMLInfo", "default_atol", "load_sbml", "read_document"]
@@ -801,7 +802,7 @@ class _Importer:
 
         parsed = {}   # text -> node: the Model then needs no re-parsing
 
-        rendered = {}   # shared by the flat sums' texts: most rates enter several
+        rendered = RenderCache()   # most rates enter several sums and an observable
 
         def text(node):
             if isinstance(node, E.FluxSum):
@@ -814,7 +815,7 @@ class _Importer:
             if inline:
                 node = E.substitute(node, {p: E.const(v) for p, v in inline.items()
                                            if p in node.free_symbols})
-            s = str(node)
+            s = render(node, out=rendered)[0]    # str(node), sharing renderings
             parsed[s] = node
             return s
 
