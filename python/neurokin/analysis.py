@@ -16,6 +16,7 @@ from fractions import Fraction
 import numpy as np
 
 from . import _validate as V
+from ._nullspace import left_nullspace
 from .errors import InvalidValueError, OptionError
 
 __all__ = ["ConservationLaws", "SteadyState", "conservation_laws", "steady_state"]
@@ -56,37 +57,18 @@ class ConservationLaws:
         return tuple(int(np.flatnonzero(np.abs(row) > 1e-12)[0]) for row in self.matrix)
 
 
-def _rref_nullspace_left(N: list) -> list:
-    """Exact basis of {c : c^T N = 0} for a Fraction matrix N (n x m), in RREF."""
-    n = len(N)
-    m = len(N[0]) if n else 0
-    # null space of N^T (m x n)
-    A = [[N[i][j] for i in range(n)] for j in range(m)]
-    pivots, r = [], 0
-    for c in range(n):
-        p = next((i for i in range(r, m) if A[i][c] != 0), None)
-        if p is None:
-            continue
-        A[r], A[p] = A[p], A[r]
-        inv = 1 / A[r][c]
-        A[r] = [v * inv for v in A[r]]
-        for i in range(m):
-            if i != r and A[i][c] != 0:
-                f = A[i][c]
-                A[i] = [a - f * b for a, b in zip(A[i], A[r])]
-        pivots.append(c)
-        r += 1
-        if r == m:
-            break
-    free = [c for c in range(n) if c not in pivots]
-    basis = []
-    for f in free:
-        v = [Fraction(0)] * n
-        v[f] = Fraction(1)
-        for i, pc in enumerate(pivots):
-            v[pc] = -A[i][f]
-        basis.append(v)
-    return _rref(basis, n)
+def _stoichiometry_columns(model) -> list:
+    """The columns of Model.stoichiometry_matrix as sparse dicts {species: n}."""
+    idx = {s.id: i for i, s in enumerate(model.species)}
+    cols = []
+    for r in model.reactions:
+        col: dict = {}
+        for s, n in r.stoichiometry:
+            i = idx[s]
+            if not model.species[i].constant:
+                col[i] = col.get(i, 0) + Fraction(n).limit_denominator(10**9)
+        cols.append(col)
+    return cols
 
 
 def _rref(rows: list, n: int) -> list:
@@ -114,9 +96,8 @@ def conservation_laws(sim) -> ConservationLaws:
     names = tuple(sim.names)
     n = len(names)
     if model.reactions:
-        N = model.stoichiometry_matrix()
         vol = model.compartment_sizes
-        basis = _rref_nullspace_left(N)
+        basis = _rref(left_nullspace(_stoichiometry_columns(model), n), n)
         # d[S]/dt = N v / V  =>  sum_i c_i V_i [S_i] is conserved
         rows = []
         for b in basis:
