@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 
@@ -57,20 +56,6 @@ class ConservationLaws:
         return tuple(int(np.flatnonzero(np.abs(row) > 1e-12)[0]) for row in self.matrix)
 
 
-def _stoichiometry_columns(model) -> list:
-    """The columns of Model.stoichiometry_matrix as sparse dicts {species: n}."""
-    idx = {s.id: i for i, s in enumerate(model.species)}
-    cols = []
-    for r in model.reactions:
-        col: dict = {}
-        for s, n in r.stoichiometry:
-            i = idx[s]
-            if not model.species[i].constant:
-                col[i] = col.get(i, 0) + Fraction(n).limit_denominator(10**9)
-        cols.append(col)
-    return cols
-
-
 def _rref(rows: list, n: int) -> list:
     rows = [list(r) for r in rows]
     out, r = rows, 0
@@ -97,7 +82,7 @@ def conservation_laws(sim) -> ConservationLaws:
     n = len(names)
     if model.reactions:
         vol = model.compartment_sizes
-        basis = _rref(left_nullspace(_stoichiometry_columns(model), n), n)
+        basis = _rref(left_nullspace(model.stoichiometry_columns(), n), n)
         # d[S]/dt = N v / V  =>  sum_i c_i V_i [S_i] is conserved
         rows = []
         for b in basis:

@@ -377,13 +377,25 @@ class Model:
     def stoichiometry_matrix(self):
         """Net stoichiometry N (species x reactions) as exact Fractions, with
         each row divided by its compartment size folded in by the caller."""
-        idx = {s.id: i for i, s in enumerate(self.species)}
         N = [[Fraction(0)] * len(self.reactions) for _ in self.species]
-        for j, r in enumerate(self.reactions):
-            for s, n in r.stoichiometry:
-                if not self.species[idx[s]].constant:
-                    N[idx[s]][j] += Fraction(n).limit_denominator(10**9)
+        for j, col in enumerate(self.stoichiometry_columns()):
+            for i, n in col.items():
+                N[i][j] = n
         return N
+
+    def stoichiometry_columns(self) -> list:
+        """The columns of :meth:`stoichiometry_matrix` as sparse dicts
+        {species index: Fraction} (constant species left out)."""
+        idx = {s.id: i for i, s in enumerate(self.species)}
+        cols = []
+        for r in self.reactions:
+            col: dict = {}
+            for s, n in r.stoichiometry:
+                i = idx[s]
+                if not self.species[i].constant:
+                    col[i] = col.get(i, 0) + Fraction(n).limit_denominator(10**9)
+            cols.append(col)
+        return cols
 
     # -- changed copies --------------------------------------------------
     def with_parameters(self, values: Mapping[str, float]) -> "Model":

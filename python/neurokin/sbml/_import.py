@@ -754,19 +754,8 @@ class _Importer:
                 acc = E.div(acc, V)
             ode[self.state_name[sp]] = acc
         self.ode = ode
-        # rateOf placeholders (see rate_of_used)
-        for _ in range(50 if self.rate_of_used else 0):
-            pending = {s for node in ode.values() for s in node.free_symbols
-                       if s.startswith(RATEOF_PREFIX)}
-            if not pending:
-                break
-            repl = {s: self.rate_of(s[len(RATEOF_PREFIX):]) for s in pending}
-            for k, node in ode.items():
-                ode[k] = E.substitute(node, repl)
-            self.ode = ode
-        else:
-            if self.rate_of_used:
-                raise UnsupportedSBMLFeature("rateOf used in a cycle of rates")
+        if self.rate_of_used:
+            self.replace_rate_of(ode)
         # initial values
         internal_init = {}
         params = {}
@@ -957,6 +946,19 @@ class _Importer:
                 else:
                     add(sid + ".amount", E.mul(node, V))
         return obs
+
+    def replace_rate_of(self, ode):
+        """Replace the rateOf placeholders in the ODEs (in place) by the rates."""
+        for _ in range(50):
+            pending = {s for node in ode.values() for s in node.free_symbols
+                       if s.startswith(RATEOF_PREFIX)}
+            if not pending:
+                return
+            repl = {s: self.rate_of(s[len(RATEOF_PREFIX):]) for s in pending}
+            for k, node in ode.items():
+                ode[k] = E.substitute(node, repl)
+            self.ode = ode
+        raise UnsupportedSBMLFeature("rateOf used in a cycle of rates")
 
     def internalize_rates(self, node):
         if not self.rate_of_used:
